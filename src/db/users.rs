@@ -1,0 +1,112 @@
+//! The `users` table: extensions that may register and place calls. A user is stored with
+//! its HA1 digests (`H(username:realm:password)` for MD5 and SHA-256, RFC 2617 §3.2.2.2,
+//! RFC 7616 §3.4.2), never with the password. Users seeded from configuration carry
+//! `origin = 'config'` so that removing one from the config removes it here too.
+
+use std::time::SystemTime;
+
+use sqlx::Row;
+
+use super::{unix_ms, Db, DbError};
+
+/// The `origin` of users created from the configuration files.
+pub const ORIGIN_CONFIG: &str = "config";
+
+/// One row of `users`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Authentication realm (the SIP domain).
+    pub realm: String,
+    /// User name / extension, e.g. `1001`.
+    pub username: String,
+    /// Optional display name for caller id.
+    pub display_name: Option<String>,
+    /// Lowercase hex `MD5(username:realm:password)`.
+    pub ha1_md5: String,
+    /// Lowercase hex `SHA-256(username:realm:password)`.
+    pub ha1_sha256: String,
+    /// The password is a well-known default: refuse this user from non-loopback sources.
+    pub loopback_only: bool,
+    /// Where the user came from (`config` for seeded users).
+    pub origin: String,
+}
+
+/// Inserts or replaces the user identified by (realm, username).
+pub async fn upsert(db: &Db, user: &UserRecord) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO users (realm, username, display_name, ha1_md5, ha1_sha256, loopback_only, \
+         origin, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+         ON CONFLICT (realm, username) DO UPDATE SET display_name = excluded.display_name, \
+         ha1_md5 = excluded.ha1_md5, ha1_sha256 = excluded.ha1_sha256, \
+         loopback_only = excluded.loopback_only, origin = excluded.origin, \
+         updated_at = excluded.updated_at",
+    )
+    .bind(&user.realm)
+    .bind(&user.username)
+    .bind(&user.display_name)
+    .bind(&user.ha1_md5)
+    .bind(&user.ha1_sha256)
+    .bind(user.loopback_only)
+    .bind(&user.origin)
+    .bind(unix_ms(SystemTime::now()))
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Looks a user up by realm and user name (exact, case-sensitive match).
+pub async fn get(db: &Db, realm: &str, username: &str) -> Result<Option<UserRecord>, DbError> {
+    let row = sqlx::query(
+        "SELECT realm, username, display_name, ha1_md5, ha1_sha256, loopback_only, origin \
+         FROM users WHERE realm = ?1 AND username = ?2",
+    )
+    .bind(realm)
+    .bind(username)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(UserRecord {
+        realm: row.try_get("realm")?,
+        username: row.try_get("username")?,
+        display_name: row.try_get("display_name")?,
+        ha1_md5: row.try_get("ha1_md5")?,
+        ha1_sha256: row.try_get("ha1_sha256")?,
+        loopback_only: row.try_get("loopback_only")?,
+        origin: row.try_get("origin")?,
+    }))
+}
+
+/// Deletes the users of `origin` whose user name is not in `keep` (users removed from the
+/// configuration); returns how many were deleted. Runs in one transaction.
+pub async fn delete_missing(db: &Db, origin: &str, keep: &[String]) -> Result<u64, DbError> {
+    let mut tx = db.pool().begin().await?;
+    let rows = sqlx::query("SELECT realm, username FROM users WHERE origin = ?1")
+        .bind(origin)
+        .fetch_all(&mut *tx)
+        .await?;
+    let mut deleted = 0;
+    for row in rows {
+        let username: String = row.try_get("username")?;
+        if keep.contains(&username) {
+            continue;
+        }
+        let realm: String = row.try_get("realm")?;
+        deleted += sqlx::query("DELETE FROM users WHERE realm = ?1 AND username = ?2")
+            .bind(&realm)
+            .bind(&username)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    }
+    tx.commit().await?;
+    Ok(deleted)
+}
+
+/// Number of users.
+pub async fn count(db: &Db) -> Result<u64, DbError> {
+    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users")
+        .fetch_one(db.pool())
+        .await?
+        .try_get("n")?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}

@@ -1,0 +1,10 @@
+//! switchboard: a SIP softswitch (B2BUA, registrar, RTP relay, dialplan, ACD, CDR) for small offices.
+//!
+//! Layers, each using only those before it: [`config`], [`runtime`], [`db`] → [`sip`]
+//! (message → transport → transaction → dialog → auth → registrar → endpoint) → [`server`].
+
+pub mod config;
+pub mod db;
+pub mod runtime;
+// pub mod server; (enabled once the registrar lands)
+pub mod sip;

@@ -1,0 +1,111 @@
+//! The `switchboard` command line: `run` starts the PBX, `check` validates a configuration.
+//!
+//! This is the binary's edge: it parses arguments, sets up logging, and hands over to
+//! [`switchboard::server::run`]. `anyhow` is used here and nowhere in the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use switchboard::config::Config;
+use switchboard::runtime::{wait_for_signal, Lifecycle};
+
+/// switchboard: a SIP softswitch for small offices.
+#[derive(Parser, Debug)]
+#[command(name = "switchboard", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the PBX until SIGINT or SIGTERM.
+    Run {
+        /// Configuration directory (holds `sip-profiles/` and `dialplan/`).
+        #[arg(long, default_value = ".")]
+        config: PathBuf,
+        /// Data directory (SQLite database, generated TLS certificate).
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+    },
+    /// Validate a configuration directory and report every error with file, line and reason.
+    Check {
+        /// Configuration directory (holds `sip-profiles/` and `dialplan/`).
+        #[arg(long, default_value = ".")]
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { config } => check(&config),
+        Command::Run { config, data } => {
+            init_tracing();
+            match run(config, data) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    tracing::error!("{error:#}");
+                    eprintln!("switchboard: {error:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+/// `switchboard check`: prints every diagnostic; exit status 1 when any is an error.
+fn check(dir: &std::path::Path) -> ExitCode {
+    match Config::load(dir) {
+        Ok(config) => {
+            for warning in &config.warnings {
+                println!("warning: {warning}");
+            }
+            println!(
+                "{}: configuration OK ({} extensions, {} gateways)",
+                dir.display(),
+                config.extensions.len(),
+                config.gateways.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+}
+
+fn run(config_dir: PathBuf, data_dir: PathBuf) -> anyhow::Result<()> {
+    let config = Config::load(&config_dir).map_err(|errors| anyhow::anyhow!("{errors}"))?;
+    for warning in &config.warnings {
+        tracing::warn!(%warning, "configuration");
+    }
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?;
+    runtime.block_on(async move {
+        let lifecycle = Lifecycle::new();
+        let server = switchboard::server::start(config, &data_dir, &lifecycle).await?;
+        wait_for_signal(&lifecycle.shutdown).await;
+        tracing::info!("stopping");
+        lifecycle.stop_and_wait().await;
+        server.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}

@@ -1,0 +1,168 @@
+//! Server assembly: turns a loaded [`Config`] and a data directory into running tasks —
+//! the database (with the extension directory seeded from config), the registrar and its
+//! expiry sweeper, the TLS material, the transports and the SIP endpoint.
+//!
+//! This is the top of the layering: it may use every module.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use crate::config::{Config, ListenTransport};
+use crate::db::{self, Db, DbError};
+use crate::runtime::Lifecycle;
+use crate::sip::auth::{ha1, Algorithm};
+use crate::sip::endpoint::{Endpoint, EndpointSettings, INBOUND_QUEUE};
+use crate::sip::message::Transport;
+use crate::sip::registrar::{Registrar, RegistrarError, RegistrarSettings};
+use crate::sip::transaction::TimerConfig;
+use crate::sip::transport::{cert, ListenerSpec, TransportError, TransportLayer};
+
+/// Name of the SQLite database file inside the data directory.
+pub const DATABASE_FILE: &str = "switchboard.db";
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The database could not be opened, migrated or seeded.
+    #[error("database: {0}")]
+    Db(#[from] DbError),
+    /// A listener could not be bound, or TLS material could not be loaded or generated.
+    #[error("transport: {0}")]
+    Transport(#[from] TransportError),
+    /// The registrar could not load its bindings.
+    #[error("registrar: {0}")]
+    Registrar(#[from] RegistrarError),
+}
+
+/// A running server: what `main` keeps to shut it down cleanly.
+#[derive(Debug)]
+pub struct Server {
+    db: Db,
+    /// The addresses actually bound, per transport (port 0 in config resolves here).
+    pub listeners: Vec<ListenerSpec>,
+}
+
+impl Server {
+    /// Closes the database after the tasks have stopped (WAL checkpoint on close).
+    pub async fn close(self) {
+        self.db.close().await;
+    }
+}
+
+/// Starts every task of the server on `lifecycle` and returns once all listeners are bound.
+pub async fn start(config: Config, data_dir: &Path, lifecycle: &Lifecycle) -> Result<Server, ServerError> {
+    let db = Db::open(&data_dir.join(DATABASE_FILE)).await?;
+    let seeded = seed_users(&db, &config).await?;
+    tracing::info!(extensions = seeded, realm = %config.sip.realm, "extension directory seeded");
+
+    let registrar = Arc::new(
+        Registrar::new(
+            db.clone(),
+            RegistrarSettings {
+                domain: config.sip.domain.clone(),
+                realm: config.sip.realm.clone(),
+                min_expires: config.registrar.min_expires,
+                max_expires: config.registrar.max_expires,
+                default_expires: config.registrar.default_expires,
+                nonce_ttl: config.registrar.nonce_ttl,
+            },
+        )
+        .await?,
+    );
+    registrar
+        .clone()
+        .spawn_sweeper(config.registrar.sweep_interval, lifecycle.shutdown.clone(), &lifecycle.tracker);
+
+    let listeners: Vec<ListenerSpec> = config
+        .sip
+        .listen
+        .iter()
+        .map(|l| ListenerSpec {
+            transport: match l.transport {
+                ListenTransport::Udp => Transport::Udp,
+                ListenTransport::Tcp => Transport::Tcp,
+                ListenTransport::Tls => Transport::Tls,
+            },
+            addr: l.address,
+        })
+        .collect();
+    let tls = if config.sip.has_transport(ListenTransport::Tls) {
+        let names = certificate_names(&config, &listeners);
+        let tls = &config.sip.tls;
+        Some(cert::load_or_generate_with_ca(
+            tls.cert.as_deref(),
+            tls.key.as_deref(),
+            tls.ca_file.as_deref(),
+            data_dir,
+            &names,
+        )?)
+    } else {
+        None
+    };
+
+    let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_QUEUE);
+    let transport = TransportLayer::start(
+        &listeners,
+        tls,
+        inbound_tx,
+        lifecycle.shutdown.clone(),
+        lifecycle.tracker.clone(),
+    )
+    .await?;
+    let bound = transport.listeners().to_vec();
+    for l in &bound {
+        tracing::info!(transport = l.transport.as_str(), addr = %l.addr, "listening");
+    }
+    let settings = EndpointSettings {
+        server: config.sip.user_agent.clone(),
+        acl: config.acl.clone(),
+        timers: TimerConfig {
+            t1: config.sip.timers.t1,
+            t2: config.sip.timers.t2,
+            t4: config.sip.timers.t4,
+        },
+    };
+    Endpoint::spawn(settings, transport, registrar, inbound_rx, lifecycle);
+    Ok(Server { db, listeners: bound })
+}
+
+/// Writes the configured extensions into the `users` table as HA1 digests (never the
+/// password) and removes config-seeded users that left the configuration.
+async fn seed_users(db: &Db, config: &Config) -> Result<usize, DbError> {
+    let realm = &config.sip.realm;
+    let records: Vec<db::users::UserRecord> = config
+        .extensions
+        .iter()
+        .map(|ext| db::users::UserRecord {
+            realm: realm.clone(),
+            username: ext.number.clone(),
+            display_name: ext.display_name.clone(),
+            ha1_md5: ha1(Algorithm::Md5, &ext.number, realm, &ext.password),
+            ha1_sha256: ha1(Algorithm::Sha256, &ext.number, realm, &ext.password),
+            loopback_only: ext.loopback_only,
+            origin: db::users::ORIGIN_CONFIG.to_owned(),
+        })
+        .collect();
+    db::users::upsert_many(db, &records).await?;
+    let keep: Vec<String> = records.iter().map(|r| r.username.clone()).collect();
+    let removed = db::users::delete_missing(db, db::users::ORIGIN_CONFIG, &keep).await?;
+    if removed > 0 {
+        tracing::info!(removed, "extensions removed from the configuration were deleted");
+    }
+    Ok(records.len())
+}
+
+/// Names for a generated certificate: the domain and every specific listener address.
+fn certificate_names(config: &Config, listeners: &[ListenerSpec]) -> Vec<String> {
+    let mut names = vec![config.sip.domain.clone()];
+    for addr in listeners.iter().map(|l| l.addr).filter(|a: &SocketAddr| !a.ip().is_unspecified()) {
+        let ip = addr.ip().to_string();
+        if !names.contains(&ip) {
+            names.push(ip);
+        }
+    }
+    names
+}

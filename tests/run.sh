@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The project's one test command (README): installs what the tests need, then runs them.
+# SIPp (Debian package `sip-tester`) drives the real binary in the integration tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_pkg() { # need_pkg <command> <debian package>
+  command -v "$1" >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing $2 (for $1)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+  elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    echo "installing $2 (for $1) with sudo"
+    sudo DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+  fi
+  command -v "$1" >/dev/null 2>&1 || { echo "missing: $1 — install the Debian package '$2'" >&2; exit 1; }
+}
+
+need_pkg sipp sip-tester
+
+echo "== layering check"
+bash tests/layering.sh
+echo "== rustfmt"
+cargo fmt --all -- --check
+echo "== clippy"
+cargo clippy --all-targets -- -D warnings
+echo "== cargo test"
+cargo test "$@"
