@@ -6,5 +6,5 @@
 pub mod config;
 pub mod db;
 pub mod runtime;
-// pub mod server; (enabled once the registrar lands)
+pub mod server;
 pub mod sip;

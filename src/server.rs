@@ -7,18 +7,19 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 
 use crate::config::{Config, ListenTransport};
-use crate::db::{self, Db, DbError};
+use crate::db::{Db, DbError};
 use crate::runtime::Lifecycle;
-use crate::sip::auth::{ha1, Algorithm};
 use crate::sip::endpoint::{Endpoint, EndpointSettings, INBOUND_QUEUE};
 use crate::sip::message::Transport;
+use crate::sip::registrar::{seed_users as seed_configured_users, ConfiguredUser};
 use crate::sip::registrar::{Registrar, RegistrarError, RegistrarSettings};
 use crate::sip::transaction::TimerConfig;
-use crate::sip::transport::{cert, ListenerSpec, TransportError, TransportLayer};
+use crate::sip::transport::{cert, ListenerSpec, TransportError, TransportLayer, TransportOptions};
 
 /// Name of the SQLite database file inside the data directory.
 pub const DATABASE_FILE: &str = "switchboard.db";
@@ -63,6 +64,7 @@ pub async fn start(config: Config, data_dir: &Path, lifecycle: &Lifecycle) -> Re
             db.clone(),
             RegistrarSettings {
                 domain: config.sip.domain.clone(),
+                aliases: Vec::new(),
                 realm: config.sip.realm.clone(),
                 min_expires: config.registrar.min_expires,
                 max_expires: config.registrar.max_expires,
@@ -104,9 +106,18 @@ pub async fn start(config: Config, data_dir: &Path, lifecycle: &Lifecycle) -> Re
     };
 
     let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_QUEUE);
-    let transport = TransportLayer::start(
+    let options = TransportOptions {
+        max_message: config.sip.max_message_size,
+        // A registered phone on TCP/TLS may stay silent until it re-registers: keep its
+        // connection at least that long so calls to it can reuse the flow (RFC 5626 §3).
+        idle_timeout: Duration::from_secs(u64::from(config.registrar.max_expires) + 60)
+            .max(TransportOptions::default().idle_timeout),
+        ..TransportOptions::default()
+    };
+    let transport = TransportLayer::start_with_options(
         &listeners,
         tls,
+        options,
         inbound_tx,
         lifecycle.shutdown.clone(),
         lifecycle.tracker.clone(),
@@ -132,27 +143,18 @@ pub async fn start(config: Config, data_dir: &Path, lifecycle: &Lifecycle) -> Re
 /// Writes the configured extensions into the `users` table as HA1 digests (never the
 /// password) and removes config-seeded users that left the configuration.
 async fn seed_users(db: &Db, config: &Config) -> Result<usize, DbError> {
-    let realm = &config.sip.realm;
-    let records: Vec<db::users::UserRecord> = config
+    let users: Vec<ConfiguredUser<'_>> = config
         .extensions
         .iter()
-        .map(|ext| db::users::UserRecord {
-            realm: realm.clone(),
-            username: ext.number.clone(),
-            display_name: ext.display_name.clone(),
-            ha1_md5: ha1(Algorithm::Md5, &ext.number, realm, &ext.password),
-            ha1_sha256: ha1(Algorithm::Sha256, &ext.number, realm, &ext.password),
+        .map(|ext| ConfiguredUser {
+            username: &ext.number,
+            password: &ext.password,
+            display_name: ext.display_name.as_deref(),
             loopback_only: ext.loopback_only,
-            origin: db::users::ORIGIN_CONFIG.to_owned(),
         })
         .collect();
-    db::users::upsert_many(db, &records).await?;
-    let keep: Vec<String> = records.iter().map(|r| r.username.clone()).collect();
-    let removed = db::users::delete_missing(db, db::users::ORIGIN_CONFIG, &keep).await?;
-    if removed > 0 {
-        tracing::info!(removed, "extensions removed from the configuration were deleted");
-    }
-    Ok(records.len())
+    seed_configured_users(db, &config.sip.realm, &users).await?;
+    Ok(users.len())
 }
 
 /// Names for a generated certificate: the domain and every specific listener address.

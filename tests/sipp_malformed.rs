@@ -12,8 +12,9 @@ use std::net::{Shutdown, TcpStream};
 use std::time::Duration;
 
 use common::db::registrations_blocking;
+use common::sipp::run_sipp;
 use common::wire::{render, udp_exchange, udp_send_bytes, Response};
-use common::{aor, password, run_sipp, Pbx, PBX_SIP};
+use common::{aor, password, Pbx, PBX_SIP};
 
 /// How long to wait for an answer that must come.
 const ANSWER_WAIT: Duration = Duration::from_secs(5);
@@ -41,7 +42,11 @@ struct Case {
 /// The common tail of a well-formed OPTIONS after its Via.
 macro_rules! options_with {
     ($start:expr, $rest:expr) => {
-        concat!($start, "\nVia: SIP/2.0/UDP {via};branch={branch};rport\n", $rest)
+        concat!(
+            $start,
+            "\nVia: SIP/2.0/UDP {via};branch={branch};rport\n",
+            $rest
+        )
     };
 }
 
@@ -189,7 +194,9 @@ fn verdict(case: &Case, got: &Option<Response>) -> Option<String> {
             return Some(format!("expected no response, got:\n{}", r.raw));
         }
         (Expect::Status(codes), None) => {
-            return Some(format!("expected {codes:?}, got no response within {ANSWER_WAIT:?}"));
+            return Some(format!(
+                "expected {codes:?}, got no response within {ANSWER_WAIT:?}"
+            ));
         }
         (Expect::Status(codes), Some(_)) | (Expect::StatusOrDrop(codes), Some(_)) => codes,
     };
@@ -226,9 +233,18 @@ fn malformed_batch_then_register_still_works() {
             failures.push(format!("[{}] OPTIONS not answered afterwards", case.name));
         }
     }
-    let sipp = run_sipp("register_auth.xml", &["-s", "1006", "-au", "1006", "-ap", &password(1006)]);
+    let sipp = run_sipp(
+        "register_auth.xml",
+        &["-s", "1006", "-au", "1006", "-ap", &password(1006)],
+    );
     let rows = registrations_blocking(&pbx.db_path(), &aor(1006));
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), CASES.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        CASES.len(),
+        failures.join("\n\n")
+    );
     sipp.assert_success();
     assert_eq!(rows.len(), 1, "REGISTER after the batch left {rows:?}");
 }
@@ -238,7 +254,9 @@ fn oversized_datagram_is_refused_or_dropped() {
     // a 65,000-byte datagram: a header line longer than any sane limit, still a valid UDP size
     let mut pbx = Pbx::start_default();
     let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
-    let local = socket.local_addr().unwrap_or_else(|e| panic!("local_addr: {e}"));
+    let local = socket
+        .local_addr()
+        .unwrap_or_else(|e| panic!("local_addr: {e}"));
     let mut msg = render(
         "OPTIONS sip:127.0.0.1:15060 SIP/2.0\nVia: SIP/2.0/UDP {via};branch={branch};rport\nMax-Forwards: 70\nFrom: <sip:big@switchboard.test>;tag={tag}\nTo: <sip:127.0.0.1:15060>\nCall-ID: {callid}\nCSeq: 1 OPTIONS\n",
         local,
@@ -251,10 +269,17 @@ fn oversized_datagram_is_refused_or_dropped() {
     let got = udp_send_bytes(&socket, PBX_SIP, &msg, ANSWER_WAIT);
     if let Some(r) = &got {
         // refused (400/413/513) or, if the limit is above 65,000 bytes, answered normally
-        assert!(matches!(r.status, 200 | 400 | 413 | 513), "unexpected answer:\n{}", r.raw);
+        assert!(
+            matches!(r.status, 200 | 400 | 413 | 513),
+            "unexpected answer:\n{}",
+            r.raw
+        );
     }
     pbx.assert_running();
-    assert!(common::wire::probe_options(PBX_SIP, ANSWER_WAIT).is_some(), "OPTIONS not answered afterwards");
+    assert!(
+        common::wire::probe_options(PBX_SIP, ANSWER_WAIT).is_some(),
+        "OPTIONS not answered afterwards"
+    );
 }
 
 #[test]
@@ -262,8 +287,11 @@ fn oversized_message_over_tcp_is_refused() {
     // 70,000 bytes of headers: beyond the 65,535-byte message limit; the PBX must answer
     // 513/400 or close the connection, and keep serving
     let mut pbx = Pbx::start_default();
-    let mut stream = TcpStream::connect(PBX_SIP).unwrap_or_else(|e| panic!("connect {PBX_SIP}: {e}"));
-    let local = stream.local_addr().unwrap_or_else(|e| panic!("local_addr: {e}"));
+    let mut stream =
+        TcpStream::connect(PBX_SIP).unwrap_or_else(|e| panic!("connect {PBX_SIP}: {e}"));
+    let local = stream
+        .local_addr()
+        .unwrap_or_else(|e| panic!("local_addr: {e}"));
     let mut msg = render(
         "OPTIONS sip:127.0.0.1:15060 SIP/2.0\nVia: SIP/2.0/TCP {via};branch={branch}\nMax-Forwards: 70\nFrom: <sip:big@switchboard.test>;tag={tag}\nTo: <sip:127.0.0.1:15060>\nCall-ID: {callid}\nCSeq: 1 OPTIONS\n",
         local,
@@ -272,7 +300,9 @@ fn oversized_message_over_tcp_is_refused() {
     msg.extend_from_slice(b"X-Huge: ");
     msg.resize(70_000, b'a');
     msg.extend_from_slice(b"\r\nContent-Length: 0\r\n\r\n");
-    stream.set_read_timeout(Some(ANSWER_WAIT)).unwrap_or_else(|e| panic!("set_read_timeout: {e}"));
+    stream
+        .set_read_timeout(Some(ANSWER_WAIT))
+        .unwrap_or_else(|e| panic!("set_read_timeout: {e}"));
     // the PBX may close while we are still writing: a reset here is a refusal too
     let write_result = stream.write_all(&msg);
     let mut buf = Vec::new();
@@ -298,5 +328,8 @@ fn oversized_message_over_tcp_is_refused() {
     let _ = stream.shutdown(Shutdown::Both);
     eprintln!("oversized TCP message: {outcome}");
     pbx.assert_running();
-    assert!(common::wire::probe_options(PBX_SIP, ANSWER_WAIT).is_some(), "OPTIONS not answered afterwards");
+    assert!(
+        common::wire::probe_options(PBX_SIP, ANSWER_WAIT).is_some(),
+        "OPTIONS not answered afterwards"
+    );
 }

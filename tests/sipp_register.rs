@@ -6,17 +6,25 @@
 mod common;
 
 use common::db::{now_ms, registrations_blocking};
-use common::{aor, password, pbx_config_with, run_sipp, Pbx};
+use common::sipp::{run_sipp, SippResult};
+use common::{aor, password, pbx_config_with, Pbx};
 
 /// The Expires the scenarios ask for, in ms.
 const ASKED_EXPIRES_MS: i64 = 3_600_000;
 
 /// `-s <ext> -au <ext> -ap <password>` for extension `ext`.
 fn user_args(ext: u32, pw: &str) -> Vec<String> {
-    vec!["-s".into(), ext.to_string(), "-au".into(), ext.to_string(), "-ap".into(), pw.into()]
+    vec![
+        "-s".into(),
+        ext.to_string(),
+        "-au".into(),
+        ext.to_string(),
+        "-ap".into(),
+        pw.into(),
+    ]
 }
 
-fn run(scenario: &str, ext: u32, pw: &str, extra: &[&str]) -> common::SippResult {
+fn run(scenario: &str, ext: u32, pw: &str, extra: &[&str]) -> SippResult {
     let args = user_args(ext, pw);
     let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
     all.extend_from_slice(extra);
@@ -29,17 +37,33 @@ fn run(scenario: &str, ext: u32, pw: &str, extra: &[&str]) -> common::SippResult
 #[track_caller]
 fn assert_bound(pbx: &Pbx, ext: u32, sipp_port: u16, transport: &str) {
     let rows = registrations_blocking(&pbx.db_path(), &aor(ext));
-    assert_eq!(rows.len(), 1, "expected one binding for {}: {rows:?}", aor(ext));
+    assert_eq!(
+        rows.len(),
+        1,
+        "expected one binding for {}: {rows:?}",
+        aor(ext)
+    );
     let row = &rows[0];
     assert!(
-        row.contact.contains(&format!("sip:{ext}@127.0.0.1:{sipp_port}")),
+        row.contact
+            .contains(&format!("sip:{ext}@127.0.0.1:{sipp_port}")),
         "contact {:?} is not SIPp's (port {sipp_port})",
         row.contact
     );
-    assert!(row.transport.eq_ignore_ascii_case(transport), "transport {:?}, want {transport}", row.transport);
+    assert!(
+        row.transport.eq_ignore_ascii_case(transport),
+        "transport {:?}, want {transport}",
+        row.transport
+    );
     let now = now_ms();
-    assert!(row.expires_at > now, "binding already expired: {row:?} (now {now})");
-    assert!(row.expires_at <= now + ASKED_EXPIRES_MS + 1_000, "expires beyond the asked 3600 s: {row:?}");
+    assert!(
+        row.expires_at > now,
+        "binding already expired: {row:?} (now {now})"
+    );
+    assert!(
+        row.expires_at <= now + ASKED_EXPIRES_MS + 1_000,
+        "expires beyond the asked 3600 s: {row:?}"
+    );
 }
 
 #[test]
@@ -64,7 +88,10 @@ fn wrong_password_is_refused() {
     // the scenario fails its call if the PBX answers 200
     run("register_wrong_pw.xml", 1004, "not-the-password", &[]).assert_success();
     let rows = registrations_blocking(&pbx.db_path(), &aor(1004));
-    assert!(rows.is_empty(), "a refused REGISTER left bindings: {rows:?}");
+    assert!(
+        rows.is_empty(),
+        "a refused REGISTER left bindings: {rows:?}"
+    );
 }
 
 #[test]
@@ -102,4 +129,23 @@ fn options_is_answered() {
 fn options_is_answered_over_tcp() {
     let _pbx = Pbx::start_default();
     run_sipp("options.xml", &["-t", "t1"]).assert_success();
+}
+
+#[test]
+fn unregister_all_with_star_removes_every_binding() {
+    let pbx = Pbx::start_default();
+    run("unregister_all.xml", 1008, &password(1008), &[]).assert_success();
+    let rows = registrations_blocking(&pbx.db_path(), &aor(1008));
+    assert!(
+        rows.is_empty(),
+        "binding left after Contact: * / Expires: 0: {rows:?}"
+    );
+}
+
+#[test]
+fn too_brief_expiration_gets_423_with_min_expires() {
+    let pbx = Pbx::start_default();
+    run("register_too_brief.xml", 1009, &password(1009), &[]).assert_success();
+    let rows = registrations_blocking(&pbx.db_path(), &aor(1009));
+    assert!(rows.is_empty(), "a 423 left bindings: {rows:?}");
 }

@@ -19,7 +19,9 @@ use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::migrate::{MigrateError, Migration, MigrationSource, MigrationType, Migrator};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 /// How long a statement waits for a lock held by another connection before failing with
 /// `SQLITE_BUSY`; generous because WAL readers never block and writers are short.
@@ -86,7 +88,10 @@ impl Db {
             .max_connections(MAX_CONNECTIONS)
             .connect_with(options)
             .await
-            .map_err(|source| DbError::Open { path: path.to_path_buf(), source })?;
+            .map_err(|source| DbError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
         let migrator = Migrator::new(EmbeddedMigrations).await?;
         migrator.run(&pool).await?;
         tracing::debug!(path = %path.display(), "database opened");
@@ -112,7 +117,8 @@ struct EmbeddedMigrations;
 impl MigrationSource<'static> for EmbeddedMigrations {
     fn resolve(
         self,
-    ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, sqlx::error::BoxDynError>> + Send>> {
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, sqlx::error::BoxDynError>> + Send>>
+    {
         let migrations = MIGRATIONS
             .iter()
             .map(|&(version, description, sql)| {
@@ -143,7 +149,10 @@ pub fn from_unix_ms(ms: i64) -> SystemTime {
 
 /// Parses a stored text column with `FromStr`, mapping failure to [`DbError::Corrupt`].
 pub(crate) fn parse_column<T: FromStr>(column: &'static str, value: &str) -> Result<T, DbError> {
-    value.parse().map_err(|_| DbError::Corrupt { column, value: value.to_owned() })
+    value.parse().map_err(|_| DbError::Corrupt {
+        column,
+        value: value.to_owned(),
+    })
 }
 
 #[cfg(test)]

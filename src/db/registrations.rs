@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::SystemTime;
 
 use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
+use sqlx::{Row, SqliteConnection};
 
 use super::{from_unix_ms, parse_column, unix_ms, Db, DbError};
 
@@ -45,22 +45,39 @@ pub struct RegistrationRow {
 }
 
 /// Applies one registrar update for `aor` atomically: deletes the bindings whose contact is in
-/// `remove`, then inserts or replaces `upsert`.
+/// `remove`, then inserts or replaces `upsert`. A single change (the common refresh) runs as
+/// one auto-committed statement; several run in one transaction.
 pub async fn apply(
     db: &Db,
     aor: &str,
     remove: &[String],
     upsert: &[RegistrationRow],
 ) -> Result<(), DbError> {
-    let mut tx = db.pool().begin().await?;
+    let now = unix_ms(SystemTime::now());
+    let mut conn = db.pool().acquire().await?;
+    if remove.len() + upsert.len() <= 1 {
+        return apply_on(&mut conn, aor, remove, upsert, now).await;
+    }
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    apply_on(&mut tx, aor, remove, upsert, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn apply_on(
+    conn: &mut SqliteConnection,
+    aor: &str,
+    remove: &[String],
+    upsert: &[RegistrationRow],
+    now: i64,
+) -> Result<(), DbError> {
     for contact in remove {
         sqlx::query("DELETE FROM registrations WHERE aor = ?1 AND contact = ?2")
             .bind(aor)
             .bind(contact)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
     }
-    let now = unix_ms(SystemTime::now());
     for row in upsert {
         sqlx::query(
             "INSERT OR REPLACE INTO registrations (aor, contact, expires_at, q, call_id, cseq, \
@@ -82,10 +99,9 @@ pub async fn apply(
         .bind(&row.user_agent)
         .bind(&row.path)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 
@@ -133,8 +149,10 @@ fn decode(row: &SqliteRow) -> Result<RegistrationRow, DbError> {
         #[allow(clippy::cast_possible_truncation)]
         q: q.map(|q| q as f32),
         call_id: row.try_get("call_id")?,
-        cseq: u32::try_from(cseq)
-            .map_err(|_| DbError::Corrupt { column: "cseq", value: cseq.to_string() })?,
+        cseq: u32::try_from(cseq).map_err(|_| DbError::Corrupt {
+            column: "cseq",
+            value: cseq.to_string(),
+        })?,
         transport: row.try_get("transport")?,
         source: parse_column("source_addr", &source)?,
         local: parse_column("local_addr", &local)?,

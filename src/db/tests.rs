@@ -20,7 +20,8 @@ fn user(name: &str) -> UserRecord {
 }
 
 fn addr(s: &str) -> SocketAddr {
-    s.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 1)))
+    s.parse()
+        .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 1)))
 }
 
 fn binding(aor: &str, contact: &str, expires_at: SystemTime) -> RegistrationRow {
@@ -54,7 +55,9 @@ async fn open_creates_file_and_is_reopenable() -> anyhow::Result<()> {
     let db = Db::open(&path).await?;
     assert_eq!(users::count(&db).await?, 1);
     let mode: String = sqlx::Row::try_get(
-        &sqlx::query("PRAGMA journal_mode").fetch_one(db.pool()).await?,
+        &sqlx::query("PRAGMA journal_mode")
+            .fetch_one(db.pool())
+            .await?,
         0,
     )?;
     assert_eq!(mode.to_ascii_lowercase(), "wal");
@@ -72,7 +75,10 @@ async fn users_upsert_get_delete_missing() -> anyhow::Result<()> {
     changed.loopback_only = true;
     changed.display_name = None;
     users::upsert(&db, &changed).await?;
-    assert_eq!(users::get(&db, "switchboard.test", "1001").await?, Some(changed));
+    assert_eq!(
+        users::get(&db, "switchboard.test", "1001").await?,
+        Some(changed)
+    );
     assert_eq!(users::get(&db, "other.test", "1001").await?, None);
     let mut manual = user("2000");
     manual.origin = "web".into();
@@ -85,18 +91,47 @@ async fn users_upsert_get_delete_missing() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn sync_origin_replaces_the_configured_set() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = Db::open(&dir.path().join("s.sqlite")).await?;
+    let first: Vec<UserRecord> = (1000..1100).map(|n| user(&n.to_string())).collect();
+    let summary = users::sync_origin(&db, ORIGIN_CONFIG, &first).await?;
+    assert_eq!((summary.upserted, summary.deleted), (100, 0));
+    let second = vec![user("1000"), user("1200")];
+    let summary = users::sync_origin(&db, ORIGIN_CONFIG, &second).await?;
+    assert_eq!((summary.upserted, summary.deleted), (2, 99));
+    assert_eq!(users::count(&db).await?, 2);
+    assert!(users::get(&db, "switchboard.test", "1200").await?.is_some());
+    assert!(users::get(&db, "switchboard.test", "1050").await?.is_none());
+    Ok(())
+}
+
+#[tokio::test]
 async fn registrations_roundtrip_and_expiry() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let db = Db::open(&dir.path().join("r.sqlite")).await?;
     let now = from_unix_ms(unix_ms(SystemTime::now()));
     let aor = "sip:1001@switchboard.test";
-    let a = binding(aor, "sip:1001@192.0.2.1:5060", now + Duration::from_secs(60));
+    let a = binding(
+        aor,
+        "sip:1001@192.0.2.1:5060",
+        now + Duration::from_secs(60),
+    );
     let b = binding(aor, "sip:1001@192.0.2.2:5060", now + Duration::from_secs(1));
     registrations::apply(&db, aor, &[], &[a.clone(), b.clone()]).await?;
-    assert_eq!(registrations::load_all(&db).await?, vec![a.clone(), b.clone()]);
+    assert_eq!(
+        registrations::load_all(&db).await?,
+        vec![a.clone(), b.clone()]
+    );
     let mut a2 = a.clone();
     a2.cseq = 8;
-    registrations::apply(&db, aor, &[b.contact.clone()], &[a2.clone()]).await?;
+    registrations::apply(
+        &db,
+        aor,
+        std::slice::from_ref(&b.contact),
+        std::slice::from_ref(&a2),
+    )
+    .await?;
     assert_eq!(registrations::load_all(&db).await?, vec![a2]);
     registrations::apply(&db, aor, &[], &[b]).await?;
     let removed = registrations::delete_expired(&db, now + Duration::from_secs(2)).await?;

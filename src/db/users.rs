@@ -3,9 +3,10 @@
 //! RFC 7616 §3.4.2), never with the password. Users seeded from configuration carry
 //! `origin = 'config'` so that removing one from the config removes it here too.
 
+use std::collections::HashSet;
 use std::time::SystemTime;
 
-use sqlx::Row;
+use sqlx::{Row, SqliteConnection};
 
 use super::{unix_ms, Db, DbError};
 
@@ -33,6 +34,15 @@ pub struct UserRecord {
 
 /// Inserts or replaces the user identified by (realm, username).
 pub async fn upsert(db: &Db, user: &UserRecord) -> Result<(), DbError> {
+    let mut conn = db.pool().acquire().await?;
+    upsert_on(&mut conn, user, unix_ms(SystemTime::now())).await
+}
+
+async fn upsert_on(
+    conn: &mut SqliteConnection,
+    user: &UserRecord,
+    now_ms: i64,
+) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO users (realm, username, display_name, ha1_md5, ha1_sha256, loopback_only, \
          origin, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
@@ -48,8 +58,8 @@ pub async fn upsert(db: &Db, user: &UserRecord) -> Result<(), DbError> {
     .bind(&user.ha1_sha256)
     .bind(user.loopback_only)
     .bind(&user.origin)
-    .bind(unix_ms(SystemTime::now()))
-    .execute(db.pool())
+    .bind(now_ms)
+    .execute(conn)
     .await?;
     Ok(())
 }
@@ -80,26 +90,67 @@ pub async fn get(db: &Db, realm: &str, username: &str) -> Result<Option<UserReco
 /// configuration); returns how many were deleted. Runs in one transaction.
 pub async fn delete_missing(db: &Db, origin: &str, keep: &[String]) -> Result<u64, DbError> {
     let mut tx = db.pool().begin().await?;
+    let keep: HashSet<&str> = keep.iter().map(String::as_str).collect();
+    let deleted = delete_missing_on(&mut tx, origin, &keep).await?;
+    tx.commit().await?;
+    Ok(deleted)
+}
+
+async fn delete_missing_on(
+    conn: &mut SqliteConnection,
+    origin: &str,
+    keep: &HashSet<&str>,
+) -> Result<u64, DbError> {
     let rows = sqlx::query("SELECT realm, username FROM users WHERE origin = ?1")
         .bind(origin)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *conn)
         .await?;
     let mut deleted = 0;
     for row in rows {
         let username: String = row.try_get("username")?;
-        if keep.contains(&username) {
+        if keep.contains(username.as_str()) {
             continue;
         }
         let realm: String = row.try_get("realm")?;
         deleted += sqlx::query("DELETE FROM users WHERE realm = ?1 AND username = ?2")
             .bind(&realm)
             .bind(&username)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?
             .rows_affected();
     }
-    tx.commit().await?;
     Ok(deleted)
+}
+
+/// What [`sync_origin`] changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncSummary {
+    /// Users inserted or updated.
+    pub upserted: u64,
+    /// Users of the origin deleted because they are no longer listed.
+    pub deleted: u64,
+}
+
+/// Makes the users of `origin` exactly `users` (each must carry that origin): upserts them
+/// all and deletes the others of that origin, in one transaction. Used to seed the
+/// configured extensions at start-up.
+pub async fn sync_origin(
+    db: &Db,
+    origin: &str,
+    users: &[UserRecord],
+) -> Result<SyncSummary, DbError> {
+    let now_ms = unix_ms(SystemTime::now());
+    let mut tx = db.pool().begin().await?;
+    for user in users {
+        upsert_on(&mut tx, user, now_ms).await?;
+    }
+    let keep: HashSet<&str> = users.iter().map(|u| u.username.as_str()).collect();
+    let deleted = delete_missing_on(&mut tx, origin, &keep).await?;
+    tx.commit().await?;
+    Ok(SyncSummary {
+        upserted: u64::try_from(users.len()).unwrap_or(u64::MAX),
+        deleted,
+    })
 }
 
 /// Number of users.

@@ -4,7 +4,7 @@
 
 pub mod auth;
 pub mod dialog;
-// pub mod endpoint; (enabled once the registrar lands)
+pub mod endpoint;
 pub mod message;
 pub mod registrar;
 pub mod transaction;

@@ -3,7 +3,7 @@
 //! - [`Pbx`]: starts `switchboard run --config <dir> --data <fresh tempdir>` (the test PBX of
 //!   `tests/sipp/pbx`, contract in the README), waits until it answers, kills it on drop and
 //!   prints its log when the test failed.
-//! - [`sipp`]: runs `sipp` against it, bounded in calls and time ([`run_sipp`]).
+//! - [`sipp`]: runs `sipp` against it, bounded in calls and time (`sipp::run_sipp`).
 //! - [`wire`]: raw SIP over UDP/streams for what SIPp cannot send (malformed messages).
 //! - [`db`]: reads the PBX's SQLite file read-only to assert on registrations.
 //!
@@ -29,8 +29,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-
-pub use sipp::{run_sipp, SippResult};
 
 /// UDP and TCP address of the test PBX (contract of `tests/sipp/pbx`).
 pub const PBX_SIP: &str = "127.0.0.1:15060";
@@ -71,25 +69,26 @@ pub fn pbx_config_with(table: &str, key: &str, value: &str) -> tempfile::TempDir
         .unwrap_or_else(|e| panic!("cannot create a temporary config dir: {e}"));
     copy_dir(&pbx_config_dir(), dir.path());
     let header = format!("[{table}]");
-    let mut patched = false;
-    for entry in fs::read_dir(dir.path()).unwrap_or_else(|e| panic!("read config copy: {e}")) {
-        let path = entry.unwrap_or_else(|e| panic!("read config copy: {e}")).path();
-        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
-            continue;
+    let mut files = Vec::new();
+    toml_files(dir.path(), &mut files);
+    let target = files.into_iter().find(|path| {
+        fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("read {path:?}: {e}"))
+            .lines()
+            .any(|l| l.trim() == header)
+    });
+    match target {
+        Some(path) => {
+            let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path:?}: {e}"));
+            fs::write(&path, set_key(&text, &header, key, value))
+                .unwrap_or_else(|e| panic!("write {path:?}: {e}"));
         }
-        let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path:?}: {e}"));
-        if !text.lines().any(|l| l.trim() == header) {
-            continue;
+        None => {
+            let profiles = dir.path().join("sip-profiles");
+            let path = profiles.join(format!("zz-test-{table}.toml"));
+            fs::write(&path, format!("{header}\n{key} = {value}\n"))
+                .unwrap_or_else(|e| panic!("write {path:?}: {e}"));
         }
-        fs::write(&path, set_key(&text, &header, key, value))
-            .unwrap_or_else(|e| panic!("write {path:?}: {e}"));
-        patched = true;
-        break;
-    }
-    if !patched {
-        let path = dir.path().join(format!("zz-test-{table}.toml"));
-        fs::write(&path, format!("{header}\n{key} = {value}\n"))
-            .unwrap_or_else(|e| panic!("write {path:?}: {e}"));
     }
     dir
 }
@@ -119,6 +118,22 @@ fn set_key(text: &str, header: &str, key: &str, value: &str) -> String {
     out
 }
 
+/// Every `*.toml` under `dir`, recursively, in a stable order.
+fn toml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("read {dir:?}: {e}"))
+        .map(|e| e.unwrap_or_else(|e| panic!("read {dir:?}: {e}")).path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            toml_files(&path, out);
+        } else if path.extension().and_then(|e| e.to_str()) == Some("toml") {
+            out.push(path);
+        }
+    }
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     let entries = fs::read_dir(from).unwrap_or_else(|e| panic!("read {from:?}: {e}"));
     for entry in entries {
@@ -146,7 +161,7 @@ pub struct Pbx {
     /// Where stdout and stderr of the child go.
     log_path: PathBuf,
     /// A patched configuration copy that must outlive the process, if any.
-    _config: Option<tempfile::TempDir>,
+    config_copy: Option<tempfile::TempDir>,
     /// The harness lock: one PBX at a time (fixed ports). Dropped last.
     _serial: MutexGuard<'static, ()>,
 }
@@ -160,7 +175,7 @@ impl Pbx {
     /// Starts the test PBX with a patched copy of its configuration (see [`pbx_config_with`]).
     pub fn start_with(config: tempfile::TempDir) -> Pbx {
         let mut pbx = Pbx::start(config.path());
-        pbx._config = Some(config);
+        pbx.config_copy = Some(config);
         pbx
     }
 
@@ -168,7 +183,9 @@ impl Pbx {
     /// answers OPTIONS on UDP and accepts TCP and TLS connections.
     pub fn start(config_dir: &Path) -> Pbx {
         // A test that panicked while holding the lock poisons it; the lock only guards ports.
-        let serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let serial = SERIAL
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(status) = wire::probe_options(PBX_SIP, PROBE_WAIT) {
             panic!(
                 "something already answers on {PBX_SIP} ({status}): a switchboard left over from \
@@ -181,20 +198,31 @@ impl Pbx {
             .unwrap_or_else(|e| panic!("cannot create a temporary data dir: {e}"));
         let log_path = data.path().join("switchboard.log");
         let log = fs::File::create(&log_path).unwrap_or_else(|e| panic!("create log: {e}"));
-        let log_err = log.try_clone().unwrap_or_else(|e| panic!("clone log handle: {e}"));
+        let log_err = log
+            .try_clone()
+            .unwrap_or_else(|e| panic!("clone log handle: {e}"));
         let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
             .arg("run")
             .arg("--config")
             .arg(config_dir)
             .arg("--data")
             .arg(data.path())
-            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "debug".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info,switchboard=debug".into()),
+            )
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start switchboard: {e}"));
-        let mut pbx = Pbx { child, data, log_path, _config: None, _serial: serial };
+        let mut pbx = Pbx {
+            child,
+            data,
+            log_path,
+            config_copy: None,
+            _serial: serial,
+        };
         pbx.wait_ready();
         pbx
     }
@@ -223,7 +251,10 @@ impl Pbx {
         match self.child.try_wait() {
             Ok(None) => {}
             Ok(Some(status)) => {
-                panic!("switchboard exited early with {status}\n{}", self.log_banner())
+                panic!(
+                    "switchboard exited early with {status}\n{}",
+                    self.log_banner()
+                )
             }
             Err(e) => panic!("cannot check the switchboard process: {e}"),
         }

@@ -49,7 +49,11 @@ impl SippResult {
     /// Panics unless SIPp reported failed calls (exit code 1).
     #[track_caller]
     pub fn assert_failed_calls(&self) {
-        assert_eq!(self.status.code(), Some(1), "sipp should have failed its call:\n{self}");
+        assert_eq!(
+            self.status.code(),
+            Some(1),
+            "sipp should have failed its call:\n{self}"
+        );
     }
 }
 
@@ -60,7 +64,11 @@ impl std::fmt::Display for SippResult {
         writeln!(f, "----- sipp errors -----\n{}", self.errors)?;
         writeln!(f, "----- sipp messages -----\n{}", self.messages)?;
         writeln!(f, "----- sipp stderr -----\n{}", self.stderr)?;
-        write!(f, "----- sipp stdout (tail) -----\n{}", tail(&self.stdout, 40))
+        write!(
+            f,
+            "----- sipp stdout (tail) -----\n{}",
+            tail(&self.stdout, 40)
+        )
     }
 }
 
@@ -75,7 +83,9 @@ pub fn scenario_path(name: &str) -> PathBuf {
     if p.is_absolute() || p.exists() {
         p.to_path_buf()
     } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp").join(name)
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/sipp")
+            .join(name)
     }
 }
 
@@ -89,7 +99,11 @@ pub fn scenario_path(name: &str) -> PathBuf {
 /// never a reason to skip.
 pub fn run_sipp(scenario: &str, args: &[&str]) -> SippResult {
     let scenario = scenario_path(scenario);
-    assert!(scenario.exists(), "no SIPp scenario at {}", scenario.display());
+    assert!(
+        scenario.exists(),
+        "no SIPp scenario at {}",
+        scenario.display()
+    );
     let traces = tempfile::Builder::new()
         .prefix("sipp-")
         .tempdir()
@@ -102,14 +116,34 @@ pub fn run_sipp(scenario: &str, args: &[&str]) -> SippResult {
 
     let mut sipp_args: Vec<String> = vec![PBX_SIP.into(), "-sf".into()];
     sipp_args.push(scenario.display().to_string());
-    for a in ["-i", "127.0.0.1", "-p", &port, "-timeout", SIPP_TIMEOUT, "-timeout_error"] {
+    for a in [
+        "-i",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-timeout",
+        SIPP_TIMEOUT,
+        "-timeout_error",
+    ] {
         sipp_args.push(a.into());
     }
     // -nd: no default behaviour, SIPp must not send BYE/CANCEL when a call fails.
-    for a in ["-nd", "-nostdin", "-auth_uri", DOMAIN, "-trace_err", "-trace_msg", "-trace_screen"] {
+    for a in [
+        "-nd",
+        "-nostdin",
+        "-auth_uri",
+        DOMAIN,
+        "-trace_err",
+        "-trace_msg",
+        "-trace_screen",
+    ] {
         sipp_args.push(a.into());
     }
-    for (flag, file) in [("-error_file", &errors), ("-message_file", &messages), ("-screen_file", &screen)] {
+    for (flag, file) in [
+        ("-error_file", &errors),
+        ("-message_file", &messages),
+        ("-screen_file", &screen),
+    ] {
         sipp_args.push(flag.into());
         sipp_args.push(file.display().to_string());
     }

@@ -12,7 +12,12 @@ pub fn token() -> String {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    format!("{:x}{:x}{:x}", std::process::id(), nanos, NEXT.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{:x}{:x}{:x}",
+        std::process::id(),
+        nanos,
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Turns a readable message template into wire bytes: lines joined with CRLF, and the
@@ -96,7 +101,13 @@ impl Response {
             let (name, value) = line.split_once(':')?;
             headers.push((name.trim().to_string(), value.trim().to_string()));
         }
-        Some(Response { status, reason: reason.to_string(), headers, body, raw: raw.clone() })
+        Some(Response {
+            status,
+            reason: reason.to_string(),
+            headers,
+            body,
+            raw: raw.clone(),
+        })
     }
 
     /// Values of every header line called `name` (case-insensitive, compact forms understood).
@@ -119,13 +130,22 @@ impl Response {
 /// to `wait` for a response. Returns the response, or `None` if nothing came back.
 pub fn udp_exchange(to: &str, template: &str, wait: Duration) -> Option<Response> {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind UDP: {e}"));
-    let local = socket.local_addr().unwrap_or_else(|e| panic!("local_addr: {e}"));
+    let local = socket
+        .local_addr()
+        .unwrap_or_else(|e| panic!("local_addr: {e}"));
     udp_send_bytes(&socket, to, &render(template, local), wait)
 }
 
 /// Sends raw `bytes` from `socket` to `to` and waits up to `wait` for one response datagram.
-pub fn udp_send_bytes(socket: &UdpSocket, to: &str, bytes: &[u8], wait: Duration) -> Option<Response> {
-    socket.send_to(bytes, to).unwrap_or_else(|e| panic!("send to {to}: {e}"));
+pub fn udp_send_bytes(
+    socket: &UdpSocket,
+    to: &str,
+    bytes: &[u8],
+    wait: Duration,
+) -> Option<Response> {
+    socket
+        .send_to(bytes, to)
+        .unwrap_or_else(|e| panic!("send to {to}: {e}"));
     socket
         .set_read_timeout(Some(wait))
         .unwrap_or_else(|e| panic!("set_read_timeout: {e}"));
@@ -137,7 +157,12 @@ pub fn udp_send_bytes(socket: &UdpSocket, to: &str, bytes: &[u8], wait: Duration
                 panic!("not a SIP response: {:?}", String::from_utf8_lossy(got))
             }))
         }
-        Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
+        {
             None
         }
         // ICMP port unreachable surfaces as ConnectionRefused on Linux: nobody listens.

@@ -24,7 +24,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 
-use super::{constant_time_eq, digest_response, from_hex, to_hex, Algorithm, AuthError, Credentials};
+use super::{
+    constant_time_eq, digest_response, from_hex, to_hex, Algorithm, AuthError, Credentials,
+};
 
 /// Default nonce lifetime: long enough for a slow human-operated client, short enough that
 /// a captured nonce is soon useless.
@@ -64,7 +66,9 @@ pub struct DigestChallenger {
 
 impl std::fmt::Debug for DigestChallenger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DigestChallenger").field("nonce_ttl", &self.nonce_ttl).finish_non_exhaustive()
+        f.debug_struct("DigestChallenger")
+            .field("nonce_ttl", &self.nonce_ttl)
+            .finish_non_exhaustive()
     }
 }
 
@@ -139,7 +143,15 @@ impl DigestChallenger {
             return Err(AuthError::UriMismatch);
         }
         let ha1 = ha1_lookup(&creds.username, alg).ok_or(AuthError::UnknownUser)?;
-        let expected = digest_response(alg, &ha1, &creds.nonce, nc_text, cnonce, target.method, &creds.uri);
+        let expected = digest_response(
+            alg,
+            &ha1,
+            &creds.nonce,
+            nc_text,
+            cnonce,
+            target.method,
+            &creds.uri,
+        );
         let given = creds.response.to_ascii_lowercase();
         if !constant_time_eq(expected.as_bytes(), given.as_bytes()) {
             return Err(AuthError::WrongPassword);
@@ -208,7 +220,10 @@ fn check_qop(creds: &Credentials) -> Result<(&str, u32, &str), AuthError> {
     if !qop.eq_ignore_ascii_case("auth") {
         return Err(AuthError::UnsupportedQop);
     }
-    let nc_text = creds.nc.as_deref().ok_or(AuthError::Malformed("qop without nc"))?;
+    let nc_text = creds
+        .nc
+        .as_deref()
+        .ok_or(AuthError::Malformed("qop without nc"))?;
     // RFC 2617 §3.2.2: nc-value = 8LHEX.
     if nc_text.len() != 8 {
         return Err(AuthError::Malformed("nc is not 8 hex digits"));
@@ -233,12 +248,22 @@ struct NonceCounts {
 
 impl NonceCounts {
     fn new(capacity: usize) -> NonceCounts {
-        NonceCounts { map: BTreeMap::new(), capacity, evicted_up_to: None }
+        NonceCounts {
+            map: BTreeMap::new(),
+            capacity,
+            evicted_up_to: None,
+        }
     }
 
     /// Accepts `nc` for `nonce` if it is higher than any seen before (RFC 2617 §3.2.2).
     /// Entries issued before `expired_before` are pruned (those nonces fail as stale anyway).
-    fn record(&mut self, issued_ms: u64, nonce: &str, nc: u32, expired_before: u64) -> Result<(), AuthError> {
+    fn record(
+        &mut self,
+        issued_ms: u64,
+        nonce: &str,
+        nc: u32,
+        expired_before: u64,
+    ) -> Result<(), AuthError> {
         while let Some(entry) = self.map.first_entry() {
             if entry.key().0 >= expired_before {
                 break;
@@ -268,7 +293,9 @@ impl NonceCounts {
 
 /// Milliseconds since the Unix epoch (0 before it).
 fn unix_ms(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)).unwrap_or(0)
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }
 
 /// A quoted-string (RFC 3261 §25.1) with `"` and `\` escaped.
@@ -286,7 +313,9 @@ fn quote(text: &str) -> String {
 }
 
 #[cfg(test)]
-pub(super) fn nonce_counts_for_test(capacity: usize) -> impl FnMut(u64, &str, u32) -> Result<(), AuthError> {
+pub(super) fn nonce_counts_for_test(
+    capacity: usize,
+) -> impl FnMut(u64, &str, u32) -> Result<(), AuthError> {
     let mut counts = NonceCounts::new(capacity);
     move |issued, nonce, nc| counts.record(issued, nonce, nc, 0)
 }

@@ -55,7 +55,9 @@ pub fn parse_authorization(value: &str) -> Result<Credentials, AuthError> {
         if cursor.rest.is_empty() {
             break;
         }
-        let name = cursor.token().ok_or(AuthError::Malformed("expected a parameter name"))?;
+        let name = cursor
+            .token()
+            .ok_or(AuthError::Malformed("expected a parameter name"))?;
         cursor.skip_lws();
         if !cursor.eat('=') {
             return Err(AuthError::Malformed("expected '=' after a parameter name"));
@@ -66,7 +68,9 @@ pub fn parse_authorization(value: &str) -> Result<Credentials, AuthError> {
         } else {
             cursor
                 .token()
-                .ok_or(AuthError::Malformed("expected a token or quoted-string value"))?
+                .ok_or(AuthError::Malformed(
+                    "expected a token or quoted-string value",
+                ))?
                 .to_owned()
         };
         store(&mut creds, &mut seen, name, param_value)?;
@@ -76,7 +80,9 @@ pub fn parse_authorization(value: &str) -> Result<Credentials, AuthError> {
         }
     }
     if !(seen.username && seen.realm && seen.nonce && seen.uri && seen.response) {
-        return Err(AuthError::Malformed("missing username, realm, nonce, uri or response"));
+        return Err(AuthError::Malformed(
+            "missing username, realm, nonce, uri or response",
+        ));
     }
     Ok(creds)
 }
@@ -97,7 +103,12 @@ struct Seen {
     userhash: bool,
 }
 
-fn store(creds: &mut Credentials, seen: &mut Seen, name: &str, value: String) -> Result<(), AuthError> {
+fn store(
+    creds: &mut Credentials,
+    seen: &mut Seen,
+    name: &str,
+    value: String,
+) -> Result<(), AuthError> {
     let lower = name.to_ascii_lowercase();
     let (flag, slot): (&mut bool, Option<&mut String>) = match lower.as_str() {
         "username" => (&mut seen.username, Some(&mut creds.username)),
@@ -105,7 +116,10 @@ fn store(creds: &mut Credentials, seen: &mut Seen, name: &str, value: String) ->
         "nonce" => (&mut seen.nonce, Some(&mut creds.nonce)),
         "uri" => (&mut seen.uri, Some(&mut creds.uri)),
         "response" => (&mut seen.response, Some(&mut creds.response)),
-        "algorithm" => (&mut seen.algorithm, Some(creds.algorithm.insert(String::new()))),
+        "algorithm" => (
+            &mut seen.algorithm,
+            Some(creds.algorithm.insert(String::new())),
+        ),
         "qop" => (&mut seen.qop, Some(creds.qop.insert(String::new()))),
         "nc" => (&mut seen.nc, Some(creds.nc.insert(String::new()))),
         "cnonce" => (&mut seen.cnonce, Some(creds.cnonce.insert(String::new()))),

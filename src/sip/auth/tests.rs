@@ -12,7 +12,12 @@ const URI: &str = "sip:switchboard.test";
 #[test]
 fn rfc2617_section_3_5_example() {
     // RFC 2617 §3.5: Mufasa / "Circle Of Life", GET /dir/index.html, qop=auth.
-    let ha1 = ha1(Algorithm::Md5, "Mufasa", "testrealm@host.com", "Circle Of Life");
+    let ha1 = ha1(
+        Algorithm::Md5,
+        "Mufasa",
+        "testrealm@host.com",
+        "Circle Of Life",
+    );
     assert_eq!(ha1, "939e7578ed9e3c518a452acee763bce9");
     let response = digest_response(
         Algorithm::Md5,
@@ -30,17 +35,32 @@ fn rfc2617_section_3_5_example() {
 fn rfc7616_section_3_9_1_examples() {
     // RFC 7616 §3.9.1: Mufasa / "Circle of Life", realm http-auth@example.org.
     let nonce = "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v";
-    let cnonce_md5 = "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ";
-    let cnonce_sha = "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ";
+    let cnonce = "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ";
     let realm = "http-auth@example.org";
     let md5 = ha1(Algorithm::Md5, "Mufasa", realm, "Circle of Life");
     let sha = ha1(Algorithm::Sha256, "Mufasa", realm, "Circle of Life");
     assert_eq!(
-        digest_response(Algorithm::Md5, &md5, nonce, "00000001", cnonce_md5, "GET", "/dir/index.html"),
+        digest_response(
+            Algorithm::Md5,
+            &md5,
+            nonce,
+            "00000001",
+            cnonce,
+            "GET",
+            "/dir/index.html"
+        ),
         "8ca523f5e9506fed4657c9700eebdbec"
     );
     assert_eq!(
-        digest_response(Algorithm::Sha256, &sha, nonce, "00000001", cnonce_sha, "GET", "/dir/index.html"),
+        digest_response(
+            Algorithm::Sha256,
+            &sha,
+            nonce,
+            "00000001",
+            cnonce,
+            "GET",
+            "/dir/index.html"
+        ),
         "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"
     );
 }
@@ -83,27 +103,60 @@ fn parse_escapes_case_and_errors() {
     let cases: &[(&str, AuthError)] = &[
         ("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==", AuthError::NotDigest),
         ("", AuthError::Missing),
-        ("Digest username=\"a", AuthError::Malformed("unterminated quoted-string")),
-        ("Digest username=\"a\" realm=\"b\"", AuthError::Malformed("expected ',' between parameters")),
-        ("Digest username", AuthError::Malformed("expected '=' after a parameter name")),
-        ("Digest username=\"a\", username=\"b\"", AuthError::Malformed("duplicate parameter")),
-        ("Digest username=\"a\", realm=\"b\"", AuthError::Malformed("missing username, realm, nonce, uri or response")),
-        ("Digest =x", AuthError::Malformed("expected a parameter name")),
+        (
+            "Digest username=\"a",
+            AuthError::Malformed("unterminated quoted-string"),
+        ),
+        (
+            "Digest username=\"a\" realm=\"b\"",
+            AuthError::Malformed("expected ',' between parameters"),
+        ),
+        (
+            "Digest username",
+            AuthError::Malformed("expected '=' after a parameter name"),
+        ),
+        (
+            "Digest username=\"a\", username=\"b\"",
+            AuthError::Malformed("duplicate parameter"),
+        ),
+        (
+            "Digest username=\"a\", realm=\"b\"",
+            AuthError::Malformed("missing username, realm, nonce, uri or response"),
+        ),
+        (
+            "Digest =x",
+            AuthError::Malformed("expected a parameter name"),
+        ),
     ];
     for (input, expected) in cases {
-        assert_eq!(parse_authorization(input).err(), Some(*expected), "input {input:?}");
+        assert_eq!(
+            parse_authorization(input).err(),
+            Some(*expected),
+            "input {input:?}"
+        );
     }
 }
 
 /// A client answering `challenge` like a phone would.
-fn answer(challenge: &str, user: &str, password: &str, nc: u32, method: &str, uri: &str) -> Credentials {
+fn answer(
+    challenge: &str,
+    user: &str,
+    password: &str,
+    nc: u32,
+    method: &str,
+    uri: &str,
+) -> Credentials {
     let nonce = challenge
         .split("nonce=\"")
         .nth(1)
         .and_then(|rest| rest.split('"').next())
         .unwrap_or_default()
         .to_owned();
-    let alg = if challenge.contains("algorithm=SHA-256") { Algorithm::Sha256 } else { Algorithm::Md5 };
+    let alg = if challenge.contains("algorithm=SHA-256") {
+        Algorithm::Sha256
+    } else {
+        Algorithm::Md5
+    };
     let nc = format!("{nc:08x}");
     let ha1 = ha1(alg, user, REALM, password);
     Credentials {
@@ -126,7 +179,11 @@ fn lookup(user: &str, alg: Algorithm) -> Option<String> {
 }
 
 fn target() -> DigestTarget<'static> {
-    DigestTarget { realm: REALM, method: "REGISTER", uri: URI }
+    DigestTarget {
+        realm: REALM,
+        method: "REGISTER",
+        uri: URI,
+    }
 }
 
 fn challenger() -> DigestChallenger {
@@ -147,7 +204,11 @@ fn challenge_lists_sha256_first_then_md5() {
     assert!(values[1].contains("algorithm=MD5"));
     let fresh = c.challenge(REALM, false, &[Algorithm::Md5], now);
     assert!(!fresh[0].contains("stale"));
-    assert_ne!(values[0].split(',').nth(1), fresh[0].split(',').nth(1), "nonces are unique");
+    assert_ne!(
+        values[0].split(',').nth(1),
+        fresh[0].split(',').nth(1),
+        "nonces are unique"
+    );
 }
 
 #[test]
@@ -158,12 +219,21 @@ fn verify_accepts_both_algorithms_and_increasing_nc() {
         let ch = c.challenge(REALM, false, &[alg], now);
         for nc in [1, 2, 5] {
             let creds = answer(&ch[0], "1001", "pw1001", nc, "REGISTER", URI);
-            assert_eq!(c.verify(&creds, &target(), lookup, now + Duration::from_secs(1)), Ok(alg));
+            assert_eq!(
+                c.verify(&creds, &target(), lookup, now + Duration::from_secs(1)),
+                Ok(alg)
+            );
         }
         let replay = answer(&ch[0], "1001", "pw1001", 5, "REGISTER", URI);
-        assert_eq!(c.verify(&replay, &target(), lookup, now), Err(AuthError::Replay));
+        assert_eq!(
+            c.verify(&replay, &target(), lookup, now),
+            Err(AuthError::Replay)
+        );
         let lower = answer(&ch[0], "1001", "pw1001", 3, "REGISTER", URI);
-        assert_eq!(c.verify(&lower, &target(), lookup, now), Err(AuthError::Replay));
+        assert_eq!(
+            c.verify(&lower, &target(), lookup, now),
+            Err(AuthError::Replay)
+        );
     }
 }
 
@@ -175,27 +245,63 @@ fn verify_failures_are_matchable() {
     let good = answer(&ch[0], "1001", "pw1001", 1, "REGISTER", URI);
     let t = target();
     let wrong = answer(&ch[0], "1001", "nope", 1, "REGISTER", URI);
-    assert_eq!(c.verify(&wrong, &t, lookup, now), Err(AuthError::WrongPassword));
+    assert_eq!(
+        c.verify(&wrong, &t, lookup, now),
+        Err(AuthError::WrongPassword)
+    );
     let unknown = answer(&ch[0], "1002", "pw1002", 1, "REGISTER", URI);
-    assert_eq!(c.verify(&unknown, &t, lookup, now), Err(AuthError::UnknownUser));
-    let other_uri = DigestTarget { uri: "sip:other.test", ..t };
-    assert_eq!(c.verify(&good, &other_uri, lookup, now), Err(AuthError::UriMismatch));
-    let other_realm = DigestTarget { realm: "other.test", ..t };
-    assert_eq!(c.verify(&good, &other_realm, lookup, now), Err(AuthError::RealmMismatch));
-    let other_method = DigestTarget { method: "INVITE", ..t };
-    assert_eq!(c.verify(&good, &other_method, lookup, now), Err(AuthError::WrongPassword));
+    assert_eq!(
+        c.verify(&unknown, &t, lookup, now),
+        Err(AuthError::UnknownUser)
+    );
+    let other_uri = DigestTarget {
+        uri: "sip:other.test",
+        ..t
+    };
+    assert_eq!(
+        c.verify(&good, &other_uri, lookup, now),
+        Err(AuthError::UriMismatch)
+    );
+    let other_realm = DigestTarget {
+        realm: "other.test",
+        ..t
+    };
+    assert_eq!(
+        c.verify(&good, &other_realm, lookup, now),
+        Err(AuthError::RealmMismatch)
+    );
+    let other_method = DigestTarget {
+        method: "INVITE",
+        ..t
+    };
+    assert_eq!(
+        c.verify(&good, &other_method, lookup, now),
+        Err(AuthError::WrongPassword)
+    );
     let mut no_qop = good.clone();
     no_qop.qop = None;
-    assert_eq!(c.verify(&no_qop, &t, lookup, now), Err(AuthError::QopRequired));
+    assert_eq!(
+        c.verify(&no_qop, &t, lookup, now),
+        Err(AuthError::QopRequired)
+    );
     let mut auth_int = good.clone();
     auth_int.qop = Some("auth-int".into());
-    assert_eq!(c.verify(&auth_int, &t, lookup, now), Err(AuthError::UnsupportedQop));
+    assert_eq!(
+        c.verify(&auth_int, &t, lookup, now),
+        Err(AuthError::UnsupportedQop)
+    );
     let mut sess = good.clone();
     sess.algorithm = Some("MD5-sess".into());
-    assert_eq!(c.verify(&sess, &t, lookup, now), Err(AuthError::UnsupportedAlgorithm));
+    assert_eq!(
+        c.verify(&sess, &t, lookup, now),
+        Err(AuthError::UnsupportedAlgorithm)
+    );
     let mut short_nc = good.clone();
     short_nc.nc = Some("1".into());
-    assert!(matches!(c.verify(&short_nc, &t, lookup, now), Err(AuthError::Malformed(_))));
+    assert!(matches!(
+        c.verify(&short_nc, &t, lookup, now),
+        Err(AuthError::Malformed(_))
+    ));
     // Absent algorithm means MD5 (RFC 2617 §3.2.1); uppercase hex response is tolerated.
     let mut implicit = good.clone();
     implicit.algorithm = None;
@@ -210,25 +316,48 @@ fn expired_forged_and_foreign_nonces_are_stale() {
     let ch = c.challenge(REALM, false, &[Algorithm::Sha256], now);
     let creds = answer(&ch[0], "1001", "pw1001", 1, "REGISTER", URI);
     let late = now + DEFAULT_NONCE_TTL + Duration::from_millis(1);
-    assert_eq!(c.verify(&creds, &target(), lookup, late), Err(AuthError::Stale));
+    assert_eq!(
+        c.verify(&creds, &target(), lookup, late),
+        Err(AuthError::Stale)
+    );
     // Stale only when the password is right (RFC 2617 §3.2.1).
     let wrong = answer(&ch[0], "1001", "nope", 1, "REGISTER", URI);
-    assert_eq!(c.verify(&wrong, &target(), lookup, late), Err(AuthError::WrongPassword));
+    assert_eq!(
+        c.verify(&wrong, &target(), lookup, late),
+        Err(AuthError::WrongPassword)
+    );
     // Issued "in the future" (clock went back).
     let early = now - Duration::from_secs(1);
-    assert_eq!(c.verify(&creds, &target(), lookup, early), Err(AuthError::Stale));
+    assert_eq!(
+        c.verify(&creds, &target(), lookup, early),
+        Err(AuthError::Stale)
+    );
     // A nonce from another server instance (other secret), e.g. before a restart.
     let other = challenger();
     let foreign = other.challenge(REALM, false, &[Algorithm::Sha256], now);
     let creds = answer(&foreign[0], "1001", "pw1001", 1, "REGISTER", URI);
-    assert_eq!(c.verify(&creds, &target(), lookup, now), Err(AuthError::Stale));
+    assert_eq!(
+        c.verify(&creds, &target(), lookup, now),
+        Err(AuthError::Stale)
+    );
     // Not even hex.
     let ch = c.challenge(REALM, false, &[Algorithm::Md5], now);
     let mut garbage = answer(&ch[0], "1001", "pw1001", 1, "REGISTER", URI);
     garbage.nonce = "zz".into();
     let ha1 = ha1(Algorithm::Md5, "1001", REALM, "pw1001");
-    garbage.response = digest_response(Algorithm::Md5, &ha1, "zz", "00000001", "c0ffee", "REGISTER", URI);
-    assert_eq!(c.verify(&garbage, &target(), lookup, now), Err(AuthError::Stale));
+    garbage.response = digest_response(
+        Algorithm::Md5,
+        &ha1,
+        "zz",
+        "00000001",
+        "c0ffee",
+        "REGISTER",
+        URI,
+    );
+    assert_eq!(
+        c.verify(&garbage, &target(), lookup, now),
+        Err(AuthError::Stale)
+    );
 }
 
 #[test]

@@ -40,9 +40,9 @@ mod table;
 mod tests;
 
 pub use self::core::Dialog;
-pub use self::table::{unknown_dialog_response, DialogTable, UacResponseOutcome};
+pub use self::table::{unknown_dialog_response, DialogTable, RequestDispatch, UacResponseOutcome};
 
-use crate::sip::message::{Host, Method, ParseError, Response, Transport};
+use crate::sip::message::{HeaderName, Host, Method, ParseError, Request, Response, Transport};
 
 /// Identifies a dialog (RFC 3261 §12): Call-ID plus the tags seen from this side.
 ///
@@ -162,11 +162,7 @@ impl DialogError {
     /// (`None` for ACK, which is never answered, or an error that calls for no response).
     /// `retry_after` (seconds, RFC 3261 §14.2 says pick 0-10 at random) is added to the
     /// 500 for [`DialogError::InviteInProgress`].
-    pub fn response_for(
-        &self,
-        req: &crate::sip::message::Request,
-        retry_after: u32,
-    ) -> Option<Response> {
+    pub fn response_for(&self, req: &Request, retry_after: u32) -> Option<Response> {
         if req.method == Method::Ack {
             return None;
         }
@@ -177,10 +173,8 @@ impl DialogError {
         };
         let mut resp = Response::for_request(req, status, reason, None);
         if matches!(self, DialogError::InviteInProgress) {
-            resp.headers.push(
-                crate::sip::message::HeaderName::RetryAfter,
-                retry_after.to_string(),
-            );
+            resp.headers
+                .push(HeaderName::RetryAfter, retry_after.to_string());
         }
         Some(resp)
     }

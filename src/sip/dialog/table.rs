@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+use tracing::debug;
+
 use super::{Dialog, DialogError, DialogId, DialogState};
 use crate::sip::message::{Method, Request, Response};
 
@@ -15,6 +17,20 @@ pub struct DialogTable {
     /// The dialogs; terminated ones stay until [`DialogTable::remove`] or
     /// [`DialogTable::remove_terminated`] so late messages still match (and get 481).
     dialogs: HashMap<DialogId, Dialog>,
+}
+
+/// Where [`DialogTable::dispatch_request`] sends a received request.
+#[derive(Debug)]
+pub enum RequestDispatch {
+    /// No To tag: the request is outside any dialog (new INVITE, REGISTER, OPTIONS...).
+    OutOfDialog,
+    /// The dialog accepted the request and updated its state; hand it to its owner.
+    InDialog(DialogId),
+    /// Answer with this response and go no further (481, 500, 491 or 400).
+    Reject(Box<Response>),
+    /// An ACK that matches no live dialog or was refused: drop it silently (ACK is never
+    /// answered, RFC 3261 §17.2.3 / §12.2.2).
+    Absorb,
 }
 
 /// What [`DialogTable::on_uac_response`] did with a response to a request we sent.
@@ -124,6 +140,31 @@ impl DialogTable {
     pub fn find_for_response(&mut self, resp: &Response) -> Option<&mut Dialog> {
         let id = DialogId::for_received_response(resp)?;
         self.dialogs.get_mut(&id)
+    }
+
+    /// Routes a received request (RFC 3261 §12.2.2): no To tag means out of dialog; a
+    /// matching dialog processes it with [`Dialog::on_request`]; a To tag matching no dialog
+    /// gets 481. `retry_after` (seconds, 0-10 chosen at random by the caller) goes into the
+    /// 500 answering an overlapping INVITE (§14.2).
+    pub fn dispatch_request(&mut self, req: &Request, retry_after: u32) -> RequestDispatch {
+        let has_to_tag = req.headers.to().is_ok_and(|to| to.tag().is_some());
+        if !has_to_tag {
+            return RequestDispatch::OutOfDialog;
+        }
+        let outcome = match self.find_for_request(req) {
+            Some(dialog) => dialog.on_request(req).map(|()| dialog.id.clone()),
+            None => Err(DialogError::Terminated),
+        };
+        match outcome {
+            Ok(id) => RequestDispatch::InDialog(id),
+            Err(e) => {
+                debug!(method = %req.method, error = %e, "in-dialog request rejected");
+                match e.response_for(req, retry_after) {
+                    Some(resp) => RequestDispatch::Reject(Box::new(resp)),
+                    None => RequestDispatch::Absorb,
+                }
+            }
+        }
     }
 
     /// Handles a response to a request we sent, `req` being that request: a known dialog

@@ -65,7 +65,15 @@ impl Message {
 
 /// Rough size of the encoded message, to reserve once.
 fn estimate(headers: &Headers, body: usize) -> usize {
-    let h: usize = headers.iter().map(|h| h.raw().map_or(h.name().as_str().len() + h.value().len() + 4, |r| r.len() + 2)).sum();
+    let h: usize = headers
+        .iter()
+        .map(|h| {
+            h.raw()
+                .map_or(h.name().as_str().len() + h.value().len() + 4, |r| {
+                    r.len() + 2
+                })
+        })
+        .sum();
     128 + h + body
 }
 
@@ -124,14 +132,22 @@ mod tests {
     #[test]
     fn modified_headers_canonical_and_length_fixed() {
         let wire = b"SIP/2.0 200 OK\r\nl: 99\r\nv: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\r\n";
-        let mut msg = Message::parse(b"SIP/2.0 200 OK\r\nv: SIP/2.0/UDP h;branch=z9hG4bK1\r\nl: 0\r\n\r\n").expect("valid");
-        assert_eq!(msg.to_bytes().as_ref(), b"SIP/2.0 200 OK\r\nv: SIP/2.0/UDP h;branch=z9hG4bK1\r\nl: 0\r\n\r\n".as_slice());
+        let mut msg =
+            Message::parse(b"SIP/2.0 200 OK\r\nv: SIP/2.0/UDP h;branch=z9hG4bK1\r\nl: 0\r\n\r\n")
+                .expect("valid");
+        assert_eq!(
+            msg.to_bytes().as_ref(),
+            b"SIP/2.0 200 OK\r\nv: SIP/2.0/UDP h;branch=z9hG4bK1\r\nl: 0\r\n\r\n".as_slice()
+        );
         msg.headers_mut().push(HeaderName::CallId, "x@y");
         if let Message::Response(r) = &mut msg {
             r.body = bytes::Bytes::from_static(b"hello");
         }
         let out = msg.to_bytes();
         assert_eq!(out.as_ref(), b"SIP/2.0 200 OK\r\nv: SIP/2.0/UDP h;branch=z9hG4bK1\r\nContent-Length: 5\r\nCall-ID: x@y\r\n\r\nhello".as_slice());
-        assert!(Message::parse(wire).is_err(), "declared length longer than body");
+        assert!(
+            Message::parse(wire).is_err(),
+            "declared length longer than body"
+        );
     }
 }

@@ -27,10 +27,18 @@ impl Message {
             None => Bytes::copy_from_slice(rest),
         };
         Ok(match head.start {
-            StartLine::Request { method, uri } => Message::Request(Request { method, uri, headers: head.headers, body }),
-            StartLine::Response { status, reason } => {
-                Message::Response(Response { status, reason, headers: head.headers, body })
-            }
+            StartLine::Request { method, uri } => Message::Request(Request {
+                method,
+                uri,
+                headers: head.headers,
+                body,
+            }),
+            StartLine::Response { status, reason } => Message::Response(Response {
+                status,
+                reason,
+                headers: head.headers,
+                body,
+            }),
         })
     }
 }
@@ -55,7 +63,8 @@ fn parse_length(v: &[u8]) -> Result<usize, ParseError> {
     if v.is_empty() || v.len() > 12 || !v.iter().all(u8::is_ascii_digit) {
         return Err(ParseError::BadContentLength);
     }
-    Ok(v.iter().fold(0usize, |acc, d| acc * 10 + usize::from(d - b'0')))
+    Ok(v.iter()
+        .fold(0usize, |acc, d| acc * 10 + usize::from(d - b'0')))
 }
 
 /// Scans raw header bytes (start line excluded or not: it never contains a colon-named
@@ -64,7 +73,9 @@ fn scan_content_length(head: &[u8]) -> Result<Option<usize>, ParseError> {
     let mut found: Option<usize> = None;
     for line in head.split(|&b| b == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let Some(colon) = memchr::memchr(b':', line) else { continue };
+        let Some(colon) = memchr::memchr(b':', line) else {
+            continue;
+        };
         let name = line.get(..colon).unwrap_or(&[]).trim_ascii_end();
         if name.eq_ignore_ascii_case(b"content-length") || name.eq_ignore_ascii_case(b"l") {
             let n = parse_length(line.get(colon + 1..).unwrap_or(&[]))?;
@@ -106,7 +117,12 @@ pub struct StreamFramer {
 impl StreamFramer {
     /// A framer refusing messages larger than `max_message` bytes.
     pub fn new(max_message: usize) -> Self {
-        StreamFramer { buf: BytesMut::with_capacity(4096), max_message, scanned: 0, pending: None }
+        StreamFramer {
+            buf: BytesMut::with_capacity(4096),
+            max_message,
+            scanned: 0,
+            pending: None,
+        }
     }
 
     /// Appends received bytes.
@@ -153,7 +169,8 @@ impl StreamFramer {
         let head_len = from + rel + 4;
         let head = self.buf.get(..head_len).unwrap_or(&[]);
         // RFC 3261 §18.3: Content-Length MUST be used with stream transports.
-        let body_len = scan_content_length(head)?.ok_or(ParseError::MissingHeader("Content-Length"))?;
+        let body_len =
+            scan_content_length(head)?.ok_or(ParseError::MissingHeader("Content-Length"))?;
         let total = head_len.checked_add(body_len).ok_or(ParseError::TooLarge)?;
         if total > self.max_message {
             return Err(ParseError::TooLarge);

@@ -2,7 +2,8 @@
 
 use super::*;
 
-const HEAD: &str = "MESSAGE sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nCall-ID: c\r\n";
+const HEAD: &str =
+    "MESSAGE sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nCall-ID: c\r\n";
 
 fn with_length(cl: &[&str], body: &str) -> Vec<u8> {
     let mut s = HEAD.to_owned();
@@ -16,7 +17,11 @@ fn with_length(cl: &[&str], body: &str) -> Vec<u8> {
 
 #[test]
 fn datagram_content_length_rules() {
-    type Case = (&'static [&'static str], &'static str, Result<&'static str, ParseError>);
+    type Case = (
+        &'static [&'static str],
+        &'static str,
+        Result<&'static str, ParseError>,
+    );
     let cases: &[Case] = &[
         (&["5"], "hello", Ok("hello")),
         (&["5"], "hello trailing junk", Ok("hello")),
@@ -28,7 +33,11 @@ fn datagram_content_length_rules() {
         (&["-5"], "hello", Err(ParseError::BadContentLength)),
         (&["five"], "hello", Err(ParseError::BadContentLength)),
         (&[""], "hello", Err(ParseError::BadContentLength)),
-        (&["99999999999999999999"], "x", Err(ParseError::BadContentLength)),
+        (
+            &["99999999999999999999"],
+            "x",
+            Err(ParseError::BadContentLength),
+        ),
     ];
     for (cl, body, want) in cases {
         let got = Message::parse(&with_length(cl, body)).map(|m| m.body().clone());
@@ -58,10 +67,23 @@ fn stream_frames_several_messages_and_partial_reads() {
         }
         let pings = got.iter().filter(|i| **i == Framed::KeepAlivePing).count();
         let pongs = got.iter().filter(|i| **i == Framed::KeepAlivePong).count();
-        let msgs: Vec<&Framed> = got.iter().filter(|i| matches!(i, Framed::Message(_))).collect();
-        assert_eq!(msgs, [&Framed::Message(Bytes::from(a.clone())), &Framed::Message(Bytes::from(b.clone()))], "chunk {chunk}");
+        let msgs: Vec<&Framed> = got
+            .iter()
+            .filter(|i| matches!(i, Framed::Message(_)))
+            .collect();
+        assert_eq!(
+            msgs,
+            [
+                &Framed::Message(Bytes::from(a.clone())),
+                &Framed::Message(Bytes::from(b.clone()))
+            ],
+            "chunk {chunk}"
+        );
         // A ping split across reads may be reported as two pongs.
-        assert!(pings == 1 && pongs == 1 || chunk <= 3 && pings + pongs >= 2, "chunk {chunk}: {got:?}");
+        assert!(
+            pings == 1 && pongs == 1 || chunk <= 3 && pings + pongs >= 2,
+            "chunk {chunk}: {got:?}"
+        );
         assert_eq!(f.buffered(), 0);
     }
 }

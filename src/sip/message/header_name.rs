@@ -221,12 +221,42 @@ impl HeaderName {
     /// Static canonical name of a known variant.
     fn known_static(&self) -> Option<&'static str> {
         const ALL: &[&str] = &[
-            "Via", "From", "To", "Call-ID", "CSeq", "Contact", "Max-Forwards", "Content-Length",
-            "Content-Type", "Expires", "Min-Expires", "Route", "Record-Route", "Authorization",
-            "Proxy-Authorization", "WWW-Authenticate", "Proxy-Authenticate", "Authentication-Info",
-            "Allow", "Supported", "Require", "Proxy-Require", "Unsupported", "User-Agent", "Server",
-            "Date", "Timestamp", "Subject", "Accept", "Event", "Refer-To", "Referred-By",
-            "Session-Expires", "Min-SE", "Warning", "Retry-After",
+            "Via",
+            "From",
+            "To",
+            "Call-ID",
+            "CSeq",
+            "Contact",
+            "Max-Forwards",
+            "Content-Length",
+            "Content-Type",
+            "Expires",
+            "Min-Expires",
+            "Route",
+            "Record-Route",
+            "Authorization",
+            "Proxy-Authorization",
+            "WWW-Authenticate",
+            "Proxy-Authenticate",
+            "Authentication-Info",
+            "Allow",
+            "Supported",
+            "Require",
+            "Proxy-Require",
+            "Unsupported",
+            "User-Agent",
+            "Server",
+            "Date",
+            "Timestamp",
+            "Subject",
+            "Accept",
+            "Event",
+            "Refer-To",
+            "Referred-By",
+            "Session-Expires",
+            "Min-SE",
+            "Warning",
+            "Retry-After",
         ];
         let name = self.as_str();
         ALL.iter().copied().find(|s| *s == name)
@@ -291,14 +321,20 @@ mod tests {
             ("e", HeaderName::Other("Content-Encoding".into())),
             ("u", HeaderName::Other("allow-events".into())),
             ("X-Custom", HeaderName::Other("x-custom".into())),
-            ("NewFangledHeaderThatIsVeryLongIndeed", HeaderName::Other("newfangledheaderthatisverylongindeed".into())),
+            (
+                "NewFangledHeaderThatIsVeryLongIndeed",
+                HeaderName::Other("newfangledheaderthatisverylongindeed".into()),
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(HeaderName::parse(input), want, "{input}");
         }
         assert_eq!(HeaderName::parse("i").as_str(), "Call-ID");
         assert_eq!(HeaderName::parse("e").as_str(), "Content-Encoding");
-        assert_eq!(HeaderName::WwwAuthenticate.static_name(), "WWW-Authenticate");
+        assert_eq!(
+            HeaderName::WwwAuthenticate.static_name(),
+            "WWW-Authenticate"
+        );
         assert_ne!(HeaderName::Via, HeaderName::From);
     }
 }

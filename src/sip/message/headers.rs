@@ -15,7 +15,12 @@ enum Repr {
     /// Straight from the wire: `line` is the whole original line(s) (without the final CRLF),
     /// `value` the trimmed value inside `src`; `unfolded` is set when the value spanned
     /// several lines (RFC 3261 §7.3.1 folding) and holds it joined with single spaces.
-    Wire { src: Arc<str>, line: (usize, usize), value: (usize, usize), unfolded: Option<Box<str>> },
+    Wire {
+        src: Arc<str>,
+        line: (usize, usize),
+        value: (usize, usize),
+        unfolded: Option<Box<str>>,
+    },
     /// Created or modified by the application.
     Owned(Box<str>),
 }
@@ -30,7 +35,10 @@ pub struct Header {
 impl Header {
     /// A new header (written canonically as `Name: value`).
     pub fn new(name: HeaderName, value: impl Into<String>) -> Header {
-        Header { name, repr: Repr::Owned(value.into().into_boxed_str()) }
+        Header {
+            name,
+            repr: Repr::Owned(value.into().into_boxed_str()),
+        }
     }
 
     /// A header that points into parsed source text.
@@ -41,7 +49,15 @@ impl Header {
         value: (usize, usize),
         unfolded: Option<Box<str>>,
     ) -> Header {
-        Header { name, repr: Repr::Wire { src, line, value, unfolded } }
+        Header {
+            name,
+            repr: Repr::Wire {
+                src,
+                line,
+                value,
+                unfolded,
+            },
+        }
     }
 
     /// The header's name.
@@ -52,7 +68,9 @@ impl Header {
     /// The value, unfolded and with surrounding whitespace trimmed.
     pub fn value(&self) -> &str {
         match &self.repr {
-            Repr::Wire { unfolded: Some(u), .. } => u,
+            Repr::Wire {
+                unfolded: Some(u), ..
+            } => u,
             Repr::Wire { src, value, .. } => src.get(value.0..value.1).unwrap_or(""),
             Repr::Owned(v) => v,
         }
@@ -81,7 +99,9 @@ impl Headers {
 
     /// A list with room for `n` headers.
     pub(crate) fn with_capacity(n: usize) -> Headers {
-        Headers { list: Vec::with_capacity(n) }
+        Headers {
+            list: Vec::with_capacity(n),
+        }
     }
 
     /// Appends a parsed header.
@@ -91,12 +111,18 @@ impl Headers {
 
     /// The whole value of the first header called `name`.
     pub fn get(&self, name: &HeaderName) -> Option<&str> {
-        self.list.iter().find(|h| h.name == *name).map(Header::value)
+        self.list
+            .iter()
+            .find(|h| h.name == *name)
+            .map(Header::value)
     }
 
     /// The value of every line called `name`, in order.
     pub fn get_all<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a str> + 'a {
-        self.list.iter().filter(move |h| h.name == *name).map(Header::value)
+        self.list
+            .iter()
+            .filter(move |h| h.name == *name)
+            .map(Header::value)
     }
 
     /// The comma-separated list elements across every line called `name` (RFC 3261 §7.3.1),
@@ -216,7 +242,10 @@ mod tests {
 
     fn sample() -> Headers {
         let mut h = Headers::new();
-        h.push(HeaderName::Via, "SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/UDP b;branch=z9hG4bK2");
+        h.push(
+            HeaderName::Via,
+            "SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/UDP b;branch=z9hG4bK2",
+        );
         h.push(HeaderName::Via, "SIP/2.0/TCP c;branch=z9hG4bK3");
         h.push(HeaderName::From, "<sip:a@b>;tag=1");
         h
@@ -235,10 +264,16 @@ mod tests {
     fn replace_and_remove_first_element() {
         let mut h = sample();
         assert!(h.replace_first(&HeaderName::Via, "SIP/2.0/UDP x;branch=z9hG4bKx"));
-        assert_eq!(h.get(&HeaderName::Via), Some("SIP/2.0/UDP x;branch=z9hG4bKx, SIP/2.0/UDP b;branch=z9hG4bK2"));
+        assert_eq!(
+            h.get(&HeaderName::Via),
+            Some("SIP/2.0/UDP x;branch=z9hG4bKx, SIP/2.0/UDP b;branch=z9hG4bK2")
+        );
         assert!(h.remove_first(&HeaderName::Via));
         assert!(h.remove_first(&HeaderName::Via));
-        assert_eq!(h.get(&HeaderName::Via), Some("SIP/2.0/TCP c;branch=z9hG4bK3"));
+        assert_eq!(
+            h.get(&HeaderName::Via),
+            Some("SIP/2.0/TCP c;branch=z9hG4bK3")
+        );
         assert!(!h.replace_first(&HeaderName::To, "x"));
     }
 

@@ -16,7 +16,9 @@ fn random_hex<const N: usize>() -> String {
     let mut bytes = [0u8; N];
     if SystemRandom::new().fill(&mut bytes).is_err() {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
         let mix = nanos ^ COUNTER.fetch_add(1, Ordering::Relaxed).rotate_left(32);
         for (i, b) in bytes.iter_mut().enumerate() {
             *b = (mix >> ((i % 8) * 8)) as u8 ^ (i as u8);

@@ -5,7 +5,10 @@
 /// RFC 3261 §25.1 `token` character.
 pub(crate) fn is_token_char(b: u8) -> bool {
     b.is_ascii_alphanumeric()
-        || matches!(b, b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~')
+        || matches!(
+            b,
+            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+        )
 }
 
 /// Whether `s` is a non-empty RFC 3261 `token`.
@@ -100,7 +103,10 @@ mod tests {
     fn list_split_respects_quotes_and_brackets() {
         let cases: &[(&str, &[&str])] = &[
             ("a, b ,c", &["a", "b", "c"]),
-            ("\"Doe, J\" <sip:a@b>, <sip:c,d@e>;x=1", &["\"Doe, J\" <sip:a@b>", "<sip:c,d@e>;x=1"]),
+            (
+                "\"Doe, J\" <sip:a@b>, <sip:c,d@e>;x=1",
+                &["\"Doe, J\" <sip:a@b>", "<sip:c,d@e>;x=1"],
+            ),
             ("\"q\\\",x\" <sip:a>", &["\"q\\\",x\" <sip:a>"]),
             (" , ,", &[]),
             ("", &[]),

@@ -104,7 +104,12 @@ mod tests {
             ("INVITE", Some(Method::Invite)),
             ("REGISTER", Some(Method::Register)),
             ("NEWMETHOD", Some(Method::Extension("NEWMETHOD".into()))),
-            ("!interesting-Method0123456789_*+`.%indeed'~", Some(Method::Extension("!interesting-Method0123456789_*+`.%indeed'~".into()))),
+            (
+                "!interesting-Method0123456789_*+`.%indeed'~",
+                Some(Method::Extension(
+                    "!interesting-Method0123456789_*+`.%indeed'~".into(),
+                )),
+            ),
             ("invite", Some(Method::Extension("invite".into()))),
             ("", None),
             ("IN VITE", None),

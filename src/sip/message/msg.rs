@@ -25,7 +25,12 @@ pub struct Request {
 impl Request {
     /// A request with no headers and an empty body.
     pub fn new(method: Method, uri: Uri) -> Request {
-        Request { method, uri, headers: Headers::new(), body: Bytes::new() }
+        Request {
+            method,
+            uri,
+            headers: Headers::new(),
+            body: Bytes::new(),
+        }
     }
 
     /// Checks what a UAS needs before processing (RFC 3261 §8.1.1, §8.2): Via, From, To,

@@ -34,7 +34,10 @@ pub(crate) struct Head {
 /// Parses everything up to and including the empty line. Leading CRLFs are skipped
 /// (RFC 3261 §7.5).
 pub(crate) fn parse_head(buf: &[u8]) -> Result<Head, ParseError> {
-    let skip = buf.iter().position(|&b| b != b'\r' && b != b'\n').ok_or(ParseError::Empty)?;
+    let skip = buf
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .ok_or(ParseError::Empty)?;
     let rest = buf.get(skip..).ok_or(ParseError::Empty)?;
     let end = memmem::find(rest, b"\r\n\r\n").ok_or(ParseError::Truncated)?;
     // The header text including the CRLF that ends the last header line.
@@ -44,7 +47,11 @@ pub(crate) fn parse_head(buf: &[u8]) -> Result<Head, ParseError> {
     let first_end = memmem::find(head, b"\r\n").ok_or(ParseError::Truncated)?;
     let start = parse_start_line(src.get(..first_end).ok_or(ParseError::BadStartLine)?)?;
     let headers = parse_headers(&src, first_end + 2)?;
-    Ok(Head { start, headers, body_offset: skip + end + 4 })
+    Ok(Head {
+        start,
+        headers,
+        body_offset: skip + end + 4,
+    })
 }
 
 /// Parses a Request-Line or Status-Line.
@@ -52,7 +59,11 @@ fn parse_start_line(line: &str) -> Result<StartLine, ParseError> {
     if line.bytes().any(|b| b == b'\r' || b == b'\n') {
         return Err(ParseError::BadStartLine);
     }
-    if line.len() >= 4 && line.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("SIP/")) {
+    if line.len() >= 4
+        && line
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("SIP/"))
+    {
         return parse_status_line(line);
     }
     // RFC 3261 §7.1: Method SP Request-URI SP SIP-Version, single SPs.
@@ -88,7 +99,10 @@ fn parse_status_line(line: &str) -> Result<StartLine, ParseError> {
     if !(100..=699).contains(&status) {
         return Err(ParseError::BadStatus);
     }
-    Ok(StartLine::Response { status, reason: reason.to_owned() })
+    Ok(StartLine::Response {
+        status,
+        reason: reason.to_owned(),
+    })
 }
 
 /// RFC 3261 §7.1: `SIP/2.0`, case-insensitive; another well-formed version is
@@ -98,9 +112,13 @@ fn check_version(v: &str) -> Result<(), ParseError> {
         return Ok(());
     }
     let well_formed = v.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("SIP/"))
-        && v.get(4..).and_then(|n| n.split_once('.')).is_some_and(|(a, b)| {
-            !a.is_empty() && !b.is_empty() && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit())
-        });
+        && v.get(4..)
+            .and_then(|n| n.split_once('.'))
+            .is_some_and(|(a, b)| {
+                !a.is_empty()
+                    && !b.is_empty()
+                    && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit())
+            });
     if well_formed {
         Err(ParseError::BadVersion)
     } else {
@@ -118,7 +136,9 @@ fn parse_headers(src: &Arc<str>, mut pos: usize) -> Result<Headers, ParseError> 
     let mut line_no = 1;
     while pos < bytes.len() {
         line_no += 1;
-        let rel = finder.find(bytes.get(pos..).unwrap_or(&[])).ok_or(ParseError::BadHeader { line: line_no })?;
+        let rel = finder
+            .find(bytes.get(pos..).unwrap_or(&[]))
+            .ok_or(ParseError::BadHeader { line: line_no })?;
         let end = pos + rel;
         let first = bytes.get(pos).copied();
         if matches!(first, Some(b' ' | b'\t')) {
@@ -145,12 +165,21 @@ fn parse_headers(src: &Arc<str>, mut pos: usize) -> Result<Headers, ParseError> 
 }
 
 /// Builds one header from the line(s) `src[start..end]`.
-fn make_header(src: &Arc<str>, start: usize, end: usize, folded: bool, line: usize) -> Result<Header, ParseError> {
+fn make_header(
+    src: &Arc<str>,
+    start: usize,
+    end: usize,
+    folded: bool,
+    line: usize,
+) -> Result<Header, ParseError> {
     let bad = ParseError::BadHeader { line };
     let text = src.get(start..end).ok_or(bad.clone())?;
     let colon = text.find(':').ok_or(bad.clone())?;
     // RFC 3261 §7.3.1: whitespace is allowed between the name and the colon.
-    let name = text.get(..colon).unwrap_or("").trim_end_matches([' ', '\t']);
+    let name = text
+        .get(..colon)
+        .unwrap_or("")
+        .trim_end_matches([' ', '\t']);
     if name.is_empty() || !name.bytes().all(is_token_char) {
         return Err(bad);
     }
@@ -158,11 +187,24 @@ fn make_header(src: &Arc<str>, start: usize, end: usize, folded: bool, line: usi
     let name = HeaderName::from_bytes(name.as_bytes());
     if folded {
         let unfolded = unfold(raw_value);
-        return Ok(Header::from_wire(name, Arc::clone(src), (start, end), (0, 0), Some(unfolded.into_boxed_str())));
+        return Ok(Header::from_wire(
+            name,
+            Arc::clone(src),
+            (start, end),
+            (0, 0),
+            Some(unfolded.into_boxed_str()),
+        ));
     }
     let value = trim_lws(raw_value);
-    let vstart = start + colon + 1 + (raw_value.len() - raw_value.trim_start_matches([' ', '\t']).len());
-    Ok(Header::from_wire(name, Arc::clone(src), (start, end), (vstart, vstart + value.len()), None))
+    let vstart =
+        start + colon + 1 + (raw_value.len() - raw_value.trim_start_matches([' ', '\t']).len());
+    Ok(Header::from_wire(
+        name,
+        Arc::clone(src),
+        (start, end),
+        (vstart, vstart + value.len()),
+        None,
+    ))
 }
 
 /// Replaces each `*WSP CRLF 1*WSP` by one space and trims (RFC 3261 §7.3.1).

@@ -12,14 +12,20 @@ fn wire(lines: &[&str]) -> Vec<u8> {
 
 #[test]
 fn start_lines() {
-    type Case = (&'static str, Result<(&'static str, &'static str), ParseError>);
+    type Case = (
+        &'static str,
+        Result<(&'static str, &'static str), ParseError>,
+    );
     let cases: &[Case] = &[
         ("INVITE sip:a@b SIP/2.0", Ok(("INVITE", "sip:a@b"))),
         ("NEWMETHOD sip:a@b sip/2.0", Ok(("NEWMETHOD", "sip:a@b"))),
         ("SIP/2.0 200 OK", Ok(("200", "OK"))),
         ("SIP/2.0 100 ", Ok(("100", ""))),
         ("SIP/2.0 100", Ok(("100", ""))),
-        ("SIP/2.0 183 Session Progress, early media", Ok(("183", "Session Progress, early media"))),
+        (
+            "SIP/2.0 183 Session Progress, early media",
+            Ok(("183", "Session Progress, early media")),
+        ),
         ("INVITE sip:a@b SIP/7.0", Err(ParseError::BadVersion)),
         ("SIP/7.0 200 OK", Err(ParseError::BadVersion)),
         ("INVITE sip:a@b HTTP/1.1", Err(ParseError::BadStartLine)),
@@ -59,11 +65,17 @@ fn header_lines() {
     .expect("valid");
     let h = &head.headers;
     assert_eq!(h.len(), 5);
-    assert_eq!(h.get(&HeaderName::Via), Some("SIP/2.0/UDP h;branch=z9hG4bK1"));
+    assert_eq!(
+        h.get(&HeaderName::Via),
+        Some("SIP/2.0/UDP h;branch=z9hG4bK1")
+    );
     assert_eq!(h.get(&HeaderName::Subject), Some("first second third"));
     assert_eq!(h.get(&"x-empty".into()), Some(""));
     assert_eq!(h.call_id(), Ok("abc"));
-    assert_eq!(h.get(&"newfangledheader".into()), Some("newfangled value continued newfangled value"));
+    assert_eq!(
+        h.get(&"newfangledheader".into()),
+        Some("newfangled value continued newfangled value")
+    );
     let raw: Vec<_> = h.iter().filter_map(|x| x.raw()).collect();
     assert_eq!(raw[1], "Subject\t :  first\r\n   second\t\r\n\tthird");
 }
@@ -71,18 +83,40 @@ fn header_lines() {
 #[test]
 fn bad_header_sections() {
     let cases: &[(&[&str], ParseError)] = &[
-        (&["OPTIONS sip:a@b SIP/2.0", " leading continuation"], ParseError::BadHeader { line: 2 }),
-        (&["OPTIONS sip:a@b SIP/2.0", "NoColonHere"], ParseError::BadHeader { line: 2 }),
-        (&["OPTIONS sip:a@b SIP/2.0", "Call-ID: a", "Bad Name: x"], ParseError::BadHeader { line: 3 }),
-        (&["OPTIONS sip:a@b SIP/2.0", ": empty name"], ParseError::BadHeader { line: 2 }),
+        (
+            &["OPTIONS sip:a@b SIP/2.0", " leading continuation"],
+            ParseError::BadHeader { line: 2 },
+        ),
+        (
+            &["OPTIONS sip:a@b SIP/2.0", "NoColonHere"],
+            ParseError::BadHeader { line: 2 },
+        ),
+        (
+            &["OPTIONS sip:a@b SIP/2.0", "Call-ID: a", "Bad Name: x"],
+            ParseError::BadHeader { line: 3 },
+        ),
+        (
+            &["OPTIONS sip:a@b SIP/2.0", ": empty name"],
+            ParseError::BadHeader { line: 2 },
+        ),
     ];
     for (lines, want) in cases {
-        assert_eq!(parse_head(&wire(lines)).err(), Some(want.clone()), "{lines:?}");
+        assert_eq!(
+            parse_head(&wire(lines)).err(),
+            Some(want.clone()),
+            "{lines:?}"
+        );
     }
     assert_eq!(parse_head(b"").err(), Some(ParseError::Empty));
     assert_eq!(parse_head(b"\r\n\r\n").err(), Some(ParseError::Empty));
-    assert_eq!(parse_head(b"OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x\r\n").err(), Some(ParseError::Truncated));
-    assert_eq!(parse_head(b"OPTIONS sip:a@b SIP/2.0\r\nX: \xff\r\n\r\n").err(), Some(ParseError::BadEncoding));
+    assert_eq!(
+        parse_head(b"OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x\r\n").err(),
+        Some(ParseError::Truncated)
+    );
+    assert_eq!(
+        parse_head(b"OPTIONS sip:a@b SIP/2.0\r\nX: \xff\r\n\r\n").err(),
+        Some(ParseError::BadEncoding)
+    );
 }
 
 #[test]

@@ -11,26 +11,45 @@ use super::msg::{Request, Response};
 impl Response {
     /// A response with no headers and an empty body.
     pub fn new(status: u16, reason: impl Into<String>) -> Response {
-        Response { status, reason: reason.into(), headers: Headers::new(), body: Bytes::new() }
+        Response {
+            status,
+            reason: reason.into(),
+            headers: Headers::new(),
+            body: Bytes::new(),
+        }
     }
 
     /// RFC 3261 §8.2.6.2: copies all Via lines, From, To, Call-ID and CSeq (untouched lines
     /// stay byte-identical); adds `to_tag` to To when given and To has no tag yet; sets
     /// Content-Length 0. `reason` defaults to [`default_reason`]. Record-Route (§12.1.1)
     /// is the caller's job.
-    pub fn for_request(req: &Request, status: u16, reason: Option<&str>, to_tag: Option<&str>) -> Response {
+    pub fn for_request(
+        req: &Request,
+        status: u16,
+        reason: Option<&str>,
+        to_tag: Option<&str>,
+    ) -> Response {
         let mut resp = Response::new(status, reason.unwrap_or_else(|| default_reason(status)));
         let copied: Vec<&Header> = req
             .headers
             .iter()
             .filter(|h| {
-                matches!(h.name(), HeaderName::Via | HeaderName::From | HeaderName::To | HeaderName::CallId | HeaderName::CSeq)
+                matches!(
+                    h.name(),
+                    HeaderName::Via
+                        | HeaderName::From
+                        | HeaderName::To
+                        | HeaderName::CallId
+                        | HeaderName::CSeq
+                )
             })
             .collect();
         for h in copied {
             let needs_tag = *h.name() == HeaderName::To && to_tag.is_some() && !has_tag(h.value());
             match (needs_tag, to_tag) {
-                (true, Some(tag)) => resp.headers.push(HeaderName::To, format!("{};tag={tag}", h.value())),
+                (true, Some(tag)) => resp
+                    .headers
+                    .push(HeaderName::To, format!("{};tag={tag}", h.value())),
                 _ => resp.headers.push_header(h.clone()),
             }
         }
@@ -148,7 +167,9 @@ mod tests {
 
     #[test]
     fn for_request_copies_the_right_headers() {
-        let Ok(Message::Request(req)) = Message::parse(INVITE) else { panic!("fixture must parse") };
+        let Ok(Message::Request(req)) = Message::parse(INVITE) else {
+            panic!("fixture must parse")
+        };
         let resp = Response::for_request(&req, 180, None, Some("xyz"));
         assert_eq!(resp.reason, "Ringing");
         let wire = resp.to_bytes();
@@ -161,7 +182,13 @@ mod tests {
 
     #[test]
     fn reasons() {
-        for (code, want) in [(100, "Trying"), (481, "Call/Transaction Does Not Exist"), (505, "Version Not Supported"), (299, "Success"), (699, "Global Failure")] {
+        for (code, want) in [
+            (100, "Trying"),
+            (481, "Call/Transaction Does Not Exist"),
+            (505, "Version Not Supported"),
+            (299, "Success"),
+            (699, "Global Failure"),
+        ] {
             assert_eq!(default_reason(code), want);
         }
     }

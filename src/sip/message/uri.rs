@@ -122,7 +122,15 @@ pub struct SipUri {
 impl SipUri {
     /// A URI `scheme:host` with no user, port or parameters.
     pub fn new(scheme: Scheme, host: Host) -> SipUri {
-        SipUri { scheme, user: None, password: None, host, port: None, params: Params::new(), headers: None }
+        SipUri {
+            scheme,
+            user: None,
+            password: None,
+            host,
+            port: None,
+            params: Params::new(),
+            headers: None,
+        }
     }
 
     /// Parses the part after `sip:`/`sips:`.
@@ -166,7 +174,15 @@ impl SipUri {
                 return Err(ParseError::BadUri);
             }
         }
-        Ok(SipUri { scheme, user, password, host, port, params, headers: headers.map(str::to_owned) })
+        Ok(SipUri {
+            scheme,
+            user,
+            password,
+            host,
+            port,
+            params,
+            headers: headers.map(str::to_owned),
+        })
     }
 }
 
@@ -221,13 +237,20 @@ pub enum Uri {
 impl Uri {
     /// Parses a URI. Whitespace, `<`, `>` and `"` are never allowed (RFC 3261 §25.1).
     pub fn parse(s: &str) -> Result<Uri, ParseError> {
-        if s.bytes().any(|b| b <= b' ' || matches!(b, b'<' | b'>' | b'"' | 0x7f)) {
+        if s.bytes()
+            .any(|b| b <= b' ' || matches!(b, b'<' | b'>' | b'"' | 0x7f))
+        {
             return Err(ParseError::BadUri);
         }
         let colon = s.find(':').ok_or(ParseError::BadUri)?;
         let (scheme, rest) = (&s[..colon], &s[colon + 1..]);
-        let scheme_ok = scheme.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
-            && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+        let scheme_ok = scheme
+            .as_bytes()
+            .first()
+            .is_some_and(u8::is_ascii_alphabetic)
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
         if !scheme_ok {
             return Err(ParseError::BadUri);
         }
@@ -243,12 +266,17 @@ impl Uri {
             // RFC 3966 §3: global numbers start with '+', local ones are digits/visuals.
             let body = number.strip_prefix('+').unwrap_or(number);
             let ok = !body.is_empty()
-                && body.bytes().all(|b| b.is_ascii_hexdigit() || matches!(b, b'*' | b'#' | b'-' | b'.' | b'(' | b')'));
+                && body.bytes().all(|b| {
+                    b.is_ascii_hexdigit() || matches!(b, b'*' | b'#' | b'-' | b'.' | b'(' | b')')
+                });
             if !ok {
                 return Err(ParseError::BadUri);
             }
             let params = Params::parse_with(params, is_uri_param_char, ParseError::BadUri)?;
-            Ok(Uri::Tel(TelUri { number: number.to_owned(), params }))
+            Ok(Uri::Tel(TelUri {
+                number: number.to_owned(),
+                params,
+            }))
         } else if rest.is_empty() {
             Err(ParseError::BadUri)
         } else {
@@ -277,7 +305,11 @@ impl fmt::Display for Uri {
 
 /// RFC 3261 §25.1 `unreserved` (alphanum / mark) plus `%` for escapes.
 fn is_unreserved_or_escape(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')' | b'%')
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')' | b'%'
+        )
 }
 
 /// RFC 3261 §25.1 `user`: unreserved / escaped / user-unreserved.
@@ -297,7 +329,11 @@ pub(crate) fn is_uri_param_char(b: u8) -> bool {
 
 /// RFC 3261 §25.1 `hname`/`hvalue` characters plus `=` and `&` separators.
 fn is_uri_header_char(b: u8) -> bool {
-    is_unreserved_or_escape(b) || matches!(b, b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$' | b'=' | b'&')
+    is_unreserved_or_escape(b)
+        || matches!(
+            b,
+            b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$' | b'=' | b'&'
+        )
 }
 
 #[cfg(test)]

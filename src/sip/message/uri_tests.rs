@@ -51,10 +51,14 @@ fn fields_are_split_correctly() {
     assert_eq!(u.params.get("transport"), Some(Some("tls")));
     assert!(u.params.has("lr"));
     assert_eq!(u.headers.as_deref(), Some("h=v"));
-    let Ok(Uri::Sip(u)) = Uri::parse("sip:user;par=u%40example.net@example.com") else { panic!("must parse") };
+    let Ok(Uri::Sip(u)) = Uri::parse("sip:user;par=u%40example.net@example.com") else {
+        panic!("must parse")
+    };
     assert_eq!(u.user.as_deref(), Some("user;par=u%40example.net"));
     assert_eq!(u.host, Host::Name("example.com".into()));
-    let Ok(Uri::Tel(t)) = Uri::parse("tel:+358-555-1234567;postd=pp22") else { panic!("tel") };
+    let Ok(Uri::Tel(t)) = Uri::parse("tel:+358-555-1234567;postd=pp22") else {
+        panic!("tel")
+    };
     assert_eq!(t.number, "+358-555-1234567");
     assert_eq!(t.params.get("postd"), Some(Some("pp22")));
 }

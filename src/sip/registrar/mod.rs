@@ -1,1 +1,250 @@
-//! sip::registrar (being written).
+//! The registrar (RFC 3261 §10.3) and location service.
+//!
+//! `REGISTER` requests are authenticated with digest ([`crate::sip::auth`]), checked, and
+//! turned into an update of the bindings of one address-of-record (AOR). Every update is
+//! written to SQLite ([`crate::db::registrations`]) *before* the 200 is sent, so a restart
+//! keeps the registrations; the in-memory [`Binding`] map serves [`Registrar::contacts_for`]
+//! lookups for the call core without touching the database. Expired bindings are removed
+//! by [`Registrar::sweep`] (run periodically by [`Registrar::spawn_sweeper`]).
+//!
+//! ```text
+//!  REGISTER ─► domain? ─► Require? ─► authenticated? ─► To = user? ─► contacts/expires ok? ─► CSeq in order?
+//!               │403        │420         │401/403/400       │404/403      │400/423             │500
+//!               ▼                                                                             ▼
+//!                                                            persist (SQLite) ─► update memory ─► 200 (all bindings, Date)
+//! ```
+//!
+//! Depends on: `db`, `sip::message`, `sip::transport` (Source, FlowId), `sip::auth`.
+
+mod authn;
+mod date;
+mod location;
+mod register;
+mod seed;
+
+pub use authn::AuthHeader;
+pub use date::http_date;
+pub use location::Binding;
+pub use seed::{seed_users, user_record, ConfiguredUser};
+
+use std::net::IpAddr;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, SystemTime};
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::db::{self, Db, DbError};
+use crate::sip::auth::{AuthError, DigestChallenger, DEFAULT_NONCE_TTL, DEFAULT_TRACKED_NONCES};
+use location::Location;
+
+/// Registrar policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrarSettings {
+    /// The SIP domain we are registrar for (AORs are `sip:user@domain`).
+    pub domain: String,
+    /// Further host names accepted in the Request-URI and To (e.g. the server's DNS name).
+    pub aliases: Vec<String>,
+    /// Digest realm (usually the domain).
+    pub realm: String,
+    /// Shortest accepted registration in seconds; shorter non-zero ones get 423 (§10.3 step 7).
+    pub min_expires: u32,
+    /// Longest registration granted; longer requests are shortened.
+    pub max_expires: u32,
+    /// Expiry when the request gives none (§10.2.1.1).
+    pub default_expires: u32,
+    /// How long a digest nonce stays valid.
+    pub nonce_ttl: Duration,
+}
+
+impl RegistrarSettings {
+    /// Defaults for `domain`: realm = domain, min 60 s, max 3600 s, default 3600 s, nonce 300 s.
+    pub fn new(domain: impl Into<String>) -> RegistrarSettings {
+        let domain = domain.into();
+        RegistrarSettings {
+            realm: domain.clone(),
+            domain,
+            aliases: Vec::new(),
+            min_expires: 60,
+            max_expires: 3600,
+            default_expires: 3600,
+            nonce_ttl: DEFAULT_NONCE_TTL,
+        }
+    }
+}
+
+/// Why the registrar could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistrarError {
+    /// Loading the stored bindings failed.
+    #[error("cannot load registrations: {0}")]
+    Db(#[from] DbError),
+    /// The digest challenger could not be created.
+    #[error("cannot create the digest challenger: {0}")]
+    Auth(#[from] AuthError),
+}
+
+/// Most bindings one AOR may hold; more are refused (a bound on memory per user).
+const MAX_BINDINGS_PER_AOR: usize = 32;
+
+/// The registrar: shared behind an `Arc` by the endpoint and the call core.
+#[derive(Debug)]
+pub struct Registrar {
+    /// Durable storage of users and bindings.
+    db: Db,
+    /// Policy.
+    settings: RegistrarSettings,
+    /// Digest challenges and verification for REGISTER (and INVITE via
+    /// [`Registrar::authenticate_request`]).
+    challenger: DigestChallenger,
+    /// Bindings per AOR. A std RwLock: `contacts_for` readers (every call) far outnumber
+    /// writers, and no guard is held across an await.
+    location: RwLock<Location>,
+    /// Serialises "read bindings → persist → replace bindings" so concurrent REGISTERs for
+    /// one AOR cannot lose updates (held across the database write, hence a tokio Mutex).
+    updates: tokio::sync::Mutex<()>,
+}
+
+impl Registrar {
+    /// Creates the registrar, loading the stored bindings and deleting those already expired.
+    pub async fn new(db: Db, settings: RegistrarSettings) -> Result<Registrar, RegistrarError> {
+        let now = SystemTime::now();
+        let removed = db::registrations::delete_expired(&db, now).await?;
+        let mut location = Location::default();
+        let mut by_aor: std::collections::BTreeMap<String, Vec<Binding>> = Default::default();
+        for row in db::registrations::load_all(&db).await? {
+            let contact = row.contact.clone();
+            match Binding::from_row(row) {
+                Some(binding) => by_aor.entry(binding.aor.clone()).or_default().push(binding),
+                None => tracing::warn!(%contact, "stored contact does not parse; ignored"),
+            }
+        }
+        for (aor, bindings) in by_aor {
+            location.replace(&aor, bindings);
+        }
+        tracing::info!(
+            loaded = location.len(),
+            expired = removed,
+            "registrar bindings loaded"
+        );
+        let challenger = DigestChallenger::new(settings.nonce_ttl, DEFAULT_TRACKED_NONCES)?;
+        Ok(Registrar {
+            db,
+            settings,
+            challenger,
+            location: RwLock::new(location),
+            updates: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &RegistrarSettings {
+        &self.settings
+    }
+
+    /// The canonical AOR of a user in our domain: `sip:user@domain`.
+    pub fn aor_for(&self, user: &str) -> String {
+        format!("sip:{user}@{}", self.settings.domain.to_ascii_lowercase())
+    }
+
+    /// The current (unexpired) bindings of `aor`, highest `q` first.
+    pub fn contacts_for(&self, aor: &str) -> Vec<Binding> {
+        let now = SystemTime::now();
+        let mut list: Vec<Binding> = self
+            .location
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(aor)
+            .iter()
+            .filter(|b| b.expires_at > now)
+            .cloned()
+            .collect();
+        // RFC 3261 §20.10: no q means 1.0.
+        list.sort_by(|a, b| b.q.unwrap_or(1.0).total_cmp(&a.q.unwrap_or(1.0)));
+        list
+    }
+
+    /// Number of bindings held in memory (expired ones count until swept).
+    pub fn binding_count(&self) -> usize {
+        self.location
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// Removes the bindings expired at `now` from memory and the database; returns how many
+    /// were removed from memory.
+    pub async fn sweep(&self, now: SystemTime) -> usize {
+        let _serial = self.updates.lock().await;
+        let removed = self
+            .location
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .sweep(now);
+        if let Err(error) = db::registrations::delete_expired(&self.db, now).await {
+            tracing::warn!(%error, "cannot delete expired registrations");
+        }
+        if removed > 0 {
+            tracing::debug!(removed, "expired bindings swept");
+        }
+        removed
+    }
+
+    /// Runs [`Registrar::sweep`] once now (bindings may have lapsed while we were down),
+    /// then every `every` until `shutdown` is cancelled, on a task tracked by `tracker`.
+    pub fn spawn_sweeper(
+        self: Arc<Self>,
+        every: Duration,
+        shutdown: CancellationToken,
+        tracker: &TaskTracker,
+    ) {
+        tracker.spawn(async move {
+            self.sweep(SystemTime::now()).await;
+            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    _ = ticks.tick() => {
+                        self.sweep(SystemTime::now()).await;
+                    }
+                }
+            }
+        });
+    }
+
+    /// The bindings of `aor` as a snapshot (for an update).
+    fn snapshot(&self, aor: &str) -> Vec<Binding> {
+        self.location
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(aor)
+            .to_vec()
+    }
+
+    /// Installs the new bindings of `aor` in memory (after they were persisted).
+    fn install(&self, aor: &str, bindings: Vec<Binding>) {
+        self.location
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .replace(aor, bindings);
+    }
+
+    /// Whether `host` (from a Request-URI or To) names this registrar's domain.
+    fn serves_host(&self, host: &str) -> bool {
+        host.eq_ignore_ascii_case(&self.settings.domain)
+            || self
+                .settings
+                .aliases
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(host))
+    }
+}
+
+/// Whether `ip` is a loopback address (IPv4-mapped IPv6 included).
+fn is_loopback(ip: IpAddr) -> bool {
+    ip.to_canonical().is_loopback()
+}
+
+#[cfg(test)]
+mod tests;

@@ -36,6 +36,11 @@
 //! [`super::TableEvent::StrayAck`]). If the TU sends no provisional response within
 //! 200 ms the transaction sends `100 Trying` itself (§17.2.1).
 //!
+//! Consequence of RFC 3261's 2xx → Terminated (closed by RFC 6026, not used here): an
+//! INVITE retransmitted after our 2xx (its 2xx was lost before any 1xx reached the UAC)
+//! matches no transaction and comes up again as a new request; the UAS core / dialog
+//! layer recognises it (same Call-ID, From tag, CSeq) and resends its 2xx (§13.3.1.4).
+//!
 //! Depends on `sip::message` and the sibling timer/build helpers.
 
 use std::time::Duration;

@@ -428,6 +428,9 @@ impl<D: Clone + Debug> TransactionTable<D> {
         let Some(slot) = self.slots.get_mut(key) else {
             return;
         };
+        // CONVENTIONS: transactions log inside a span naming them (branch and method).
+        let span = tracing::debug_span!("transaction", %key);
+        let _entered = span.enter();
         let mut out = Vec::new();
         f(&mut slot.txn, &mut out);
         self.apply(key, out, events);

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
@@ -117,5 +117,37 @@ impl FlowTable {
         // A poisoned lock only means another thread panicked mid-update of plain maps;
         // the maps themselves stay consistent (each update is a single insert/remove pair).
         self.maps.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Key of a destination: (is TLS, remote address).
+type DestKey = (bool, SocketAddr);
+
+/// An async lock held while connecting to one destination.
+type ConnectLock = Arc<tokio::sync::Mutex<()>>;
+
+/// Per-destination locks that serialise outbound connects, so concurrent sends to a target
+/// without an open connection share one new connection instead of racing to open several.
+#[derive(Default)]
+pub(super) struct ConnectLocks {
+    /// std Mutex: held only to look up or drop an entry, never across an await.
+    map: Mutex<HashMap<DestKey, ConnectLock>>,
+}
+
+impl ConnectLocks {
+    /// The lock for a destination (created on first use).
+    pub(super) fn get(&self, key: DestKey) -> ConnectLock {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(key).or_default().clone()
+    }
+
+    /// Drops the entry once no other sender holds or waits for it.
+    pub(super) fn release(&self, key: DestKey, lock: ConnectLock) {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        // Clones are only made under this std lock, so the count is stable here:
+        // one reference in the map plus ours means nobody else is interested.
+        if Arc::strong_count(&lock) <= 2 {
+            map.remove(&key);
+        }
     }
 }

@@ -11,7 +11,9 @@
 //! ```
 //! A *flow* ([`FlowId`]) names one TCP/TLS connection (or one UDP listening socket, so that
 //! responses leave from the socket the request arrived on, RFC 3581 §4). Responses and later
-//! requests to the same flow reuse it; when no flow is open, `send` connects.
+//! requests to the same flow reuse it; when no flow is open, `send` connects (one connect at a
+//! time per destination, so concurrent sends share the new connection). Outbound TLS verifies
+//! the peer by IP address, or by the host passed to [`TransportLayer::send_named`] (SNI).
 //!
 //! Connection life cycle (one reader task and one writer task per connection):
 //! ```text
@@ -60,7 +62,7 @@ impl fmt::Display for FlowId {
 }
 
 /// Where an inbound message came from.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Source {
     /// Transport the message arrived on.
     pub transport: Transport,
@@ -74,7 +76,7 @@ pub struct Source {
 }
 
 /// Where to send a message.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
     /// Transport to use.
     pub transport: Transport,
@@ -108,7 +110,7 @@ pub enum Inbound {
 }
 
 /// One listening socket to open.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListenerSpec {
     /// UDP, TCP or TLS.
     pub transport: Transport,
@@ -393,26 +395,46 @@ impl TransportLayer {
             Transport::Tcp | Transport::Tls => {
                 let tls = matches!(target.transport, Transport::Tls);
                 if let Some(flow) = shared.flows.find(target.flow, tls, target.addr) {
-                    tracing::trace!(flow = %flow.0, len = bytes.len(), "reusing flow");
+                    tracing::trace!(flow = %flow, len = bytes.len(), "reusing flow");
                     return shared.flows.enqueue(flow, bytes);
                 }
-                let flow = if tls {
-                    let connector = self
-                        .inner
-                        .tls_connector
-                        .as_ref()
-                        .ok_or(TransportError::TlsNotConfigured)?;
-                    let name = tls::server_name(server_name, target.addr.ip())?;
-                    tls::connect(shared, connector, name, target.addr).await?
-                } else {
-                    tcp::connect(shared, target.addr).await?
+                let key = (tls, target.addr);
+                let lock = shared.connecting.get(key);
+                let flow = {
+                    let _connecting = lock.lock().await;
+                    // Another sender may have connected while we waited.
+                    match shared.flows.find(target.flow, tls, target.addr) {
+                        Some(flow) => Ok(flow),
+                        None => self.connect(tls, server_name, target.addr).await,
+                    }
                 };
-                shared.flows.enqueue(flow, bytes)
+                shared.connecting.release(key, lock);
+                shared.flows.enqueue(flow?, bytes)
             }
             other => Err(TransportError::UnsupportedTransport(
                 other.as_str().to_owned(),
             )),
         }
+    }
+
+    /// Opens a new TCP or TLS connection (RFC 3261 §18.1.1) and registers its flow.
+    async fn connect(
+        &self,
+        tls: bool,
+        server_name: Option<&str>,
+        addr: SocketAddr,
+    ) -> Result<FlowId, TransportError> {
+        let shared = &self.inner.shared;
+        if !tls {
+            return tcp::connect(shared, addr).await;
+        }
+        let connector = self
+            .inner
+            .tls_connector
+            .as_ref()
+            .ok_or(TransportError::TlsNotConfigured)?;
+        let name = tls::server_name(server_name, addr.ip())?;
+        tls::connect(shared, connector, name, addr).await
     }
 
     /// The bound address of the first listener of `transport`.

@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use super::flows::{Flow, FlowTable};
+use super::flows::{ConnectLocks, Flow, FlowTable};
 use super::{via, FlowId, Inbound, Source, TransportOptions, WRITE_QUEUE};
 use crate::sip::message::{Framed, Message, StreamFramer, Transport};
 
@@ -45,6 +45,8 @@ pub(super) struct Shared {
     pub(super) options: TransportOptions,
     /// Open TCP/TLS connections.
     pub(super) flows: FlowTable,
+    /// Serialises outbound connects per destination.
+    pub(super) connecting: ConnectLocks,
     /// Next flow id to hand out (ids are never reused).
     next_flow: AtomicU64,
 }
@@ -62,6 +64,7 @@ impl Shared {
             tracker,
             options,
             flows: FlowTable::default(),
+            connecting: ConnectLocks::default(),
             next_flow: AtomicU64::new(1),
         }
     }

@@ -139,12 +139,22 @@ fn ok_for(msg: &Message) -> Bytes {
 
 /// Reads from a stream until `needle` has arrived; returns everything read.
 async fn read_until<S: AsyncReadExt + Unpin>(stream: &mut S, needle: &[u8]) -> Vec<u8> {
+    read_until_all(stream, &[needle]).await
+}
+
+/// Reads from a stream until every needle has arrived; returns everything read.
+async fn read_until_all<S: AsyncReadExt + Unpin>(stream: &mut S, needles: &[&[u8]]) -> Vec<u8> {
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
+    let missing = |got: &[u8]| {
+        needles
+            .iter()
+            .any(|n| !got.windows(n.len()).any(|w| w == *n))
+    };
     tokio::time::timeout(WAIT, async {
-        while !got.windows(needle.len()).any(|w| w == needle) {
+        while missing(&got) {
             let n = stream.read(&mut buf).await.expect("read");
-            assert!(n > 0, "EOF before {:?}", String::from_utf8_lossy(needle));
+            assert!(n > 0, "EOF before all of {needles:?}");
             got.extend_from_slice(&buf[..n]);
         }
     })
@@ -516,6 +526,62 @@ async fn tls_handshake_and_message_each_way() {
     assert!(matches!(resp, Message::Response(ref r) if r.status == 200));
     assert_eq!(back.transport, Transport::Tls);
     assert_eq!(back.remote, server.addr(Transport::Tls));
+}
+
+#[tokio::test]
+async fn tls_server_name_is_verified() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let setup = cert::load_or_generate(None, None, dir.path(), &[]).expect("cert");
+    let mut server = Harness::start(&[(Transport::Tls, "127.0.0.1:0")], Some(setup.clone())).await;
+    let client = Harness::start(&[], Some(setup)).await;
+    let target = Target {
+        transport: Transport::Tls,
+        addr: server.addr(Transport::Tls),
+        flow: None,
+    };
+    let err = client
+        .layer
+        .send_named(&target, Some("wrong.example"), Bytes::from_static(b"x"))
+        .await
+        .expect_err("name not in the certificate");
+    assert!(matches!(err, TransportError::Handshake { .. }), "{err:?}");
+    assert_eq!(client.layer.connection_count(), 0);
+    let req = register("TLS", "127.0.0.1:5061", "sni");
+    client
+        .layer
+        .send_named(&target, Some("localhost"), Bytes::from(req))
+        .await
+        .expect("SNI localhost");
+    assert_eq!(call_id(&server.next_message().await.0), "sni");
+}
+
+#[tokio::test]
+async fn concurrent_sends_share_one_new_connection() {
+    let h = Harness::start(&[], None).await;
+    let peer = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let target = Target {
+        transport: Transport::Tcp,
+        addr: peer.local_addr().expect("addr"),
+        flow: None,
+    };
+    let (a, b) = tokio::join!(
+        h.layer.send(
+            &target,
+            Bytes::from(register("TCP", "127.0.0.1:5060", "c-1"))
+        ),
+        h.layer.send(
+            &target,
+            Bytes::from(register("TCP", "127.0.0.1:5060", "c-2"))
+        ),
+    );
+    a.expect("first send");
+    b.expect("second send");
+    assert_eq!(h.layer.connection_count(), 1);
+    let (mut conn, _) = tokio::time::timeout(WAIT, peer.accept())
+        .await
+        .expect("accept within timeout")
+        .expect("accept");
+    read_until_all(&mut conn, &[b"Call-ID: c-1\r\n", b"Call-ID: c-2\r\n"]).await;
 }
 
 #[tokio::test]

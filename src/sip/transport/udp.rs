@@ -72,6 +72,7 @@ async fn recv_loop(shared: Arc<Shared>, socket: Arc<UdpSocket>, flow: FlowId) {
                 Err(error) => {
                     // E.g. ICMP errors reported on some platforms; the socket stays usable.
                     tracing::debug!(%error, "UDP receive error");
+                    tokio::task::yield_now().await;
                     continue;
                 }
             },

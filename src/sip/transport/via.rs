@@ -141,7 +141,12 @@ mod tests {
     }
 
     /// Via line, packet source, expected `received`, expected `rport`.
-    type StampCase = (&'static str, &'static str, Option<&'static str>, Option<Option<u16>>);
+    type StampCase = (
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        Option<Option<u16>>,
+    );
 
     #[test]
     fn stamp_received_table() {

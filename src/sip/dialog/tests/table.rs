@@ -96,3 +96,79 @@ fn table_matching() {
     assert!(table.remove(&id).is_some());
     assert_eq!(table.len(), 1);
 }
+
+#[test]
+fn dispatch_request_outcomes() {
+    let mut table = DialogTable::new();
+    table.insert(bob_confirmed());
+    let stranger = {
+        let mut r = alice_to_bob("INFO", 314160, None);
+        r.headers.set(HeaderName::CallId, "unknown@host");
+        r
+    };
+    let stray_ack = {
+        let mut r = alice_to_bob("ACK", 314159, None);
+        r.headers.set(HeaderName::CallId, "unknown@host");
+        r
+    };
+    // (request, expected dispatch as (kind, status)); applied in order.
+    let cases = [
+        (
+            invite_at_bob("<sip:alice@pc33.atlanta.com>", &[]),
+            ("out", 0),
+        ),
+        (alice_to_bob("INFO", 314160, None), ("in", 0)),
+        (alice_to_bob("INFO", 314150, None), ("reject", 500)),
+        (stranger, ("reject", 481)),
+        (stray_ack, ("absorb", 0)),
+        (alice_to_bob("BYE", 314161, None), ("in", 0)),
+        (alice_to_bob("INFO", 314162, None), ("reject", 481)),
+    ];
+    for (r, want) in cases {
+        let got = match table.dispatch_request(&r, 4) {
+            RequestDispatch::OutOfDialog => ("out", 0),
+            RequestDispatch::InDialog(id) => {
+                assert_eq!(id.local_tag, "a6c85cf");
+                ("in", 0)
+            }
+            RequestDispatch::Reject(resp) => ("reject", resp.status),
+            RequestDispatch::Absorb => ("absorb", 0),
+        };
+        assert_eq!(got, want, "{} {:?}", r.method, r.headers.cseq());
+    }
+}
+
+#[test]
+fn forked_2xx_confirms_only_its_dialog() {
+    let inv = invite_from_alice();
+    let mut table = DialogTable::new();
+    let mut ids = Vec::new();
+    for tag in ["tagA", "tagB"] {
+        let r = answer_at_alice(
+            "SIP/2.0 183 Session Progress",
+            Some(tag),
+            Some("<sip:b@h>"),
+            &[],
+        );
+        match table.on_uac_response(&inv, &r).unwrap() {
+            UacResponseOutcome::Created(id) => ids.push(id),
+            other => panic!("{other:?}"),
+        }
+    }
+    let ok_b = answer_at_alice("SIP/2.0 200 OK", Some("tagB"), Some("<sip:b@h2>"), &[]);
+    table.on_uac_response(&inv, &ok_b).unwrap();
+    let states: Vec<DialogState> = ids
+        .iter()
+        .map(|id| table.get(id).unwrap().state())
+        .collect();
+    assert_eq!(states, [DialogState::Early, DialogState::Confirmed]);
+    // §13.2.2.4: a 2xx from a new To tag creates a further (confirmed) dialog.
+    let ok_c = answer_at_alice("SIP/2.0 200 OK", Some("tagC"), Some("<sip:c@h>"), &[]);
+    match table.on_uac_response(&inv, &ok_c).unwrap() {
+        UacResponseOutcome::Created(id) => {
+            assert_eq!(table.get(&id).unwrap().state(), DialogState::Confirmed)
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(table.len(), 3);
+}

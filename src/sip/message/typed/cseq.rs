@@ -51,13 +51,37 @@ mod tests {
 
     #[test]
     fn parses_and_rejects() {
-        let ok = [("1 INVITE", 1, Method::Invite), ("  42\t REGISTER ", 42, Method::Register), ("2147483647 FOO", 2147483647, Method::Extension("FOO".into()))];
+        let ok = [
+            ("1 INVITE", 1, Method::Invite),
+            ("  42\t REGISTER ", 42, Method::Register),
+            (
+                "2147483647 FOO",
+                2147483647,
+                Method::Extension("FOO".into()),
+            ),
+        ];
         for (input, seq, method) in ok {
             assert_eq!(CSeq::parse(input), Ok(CSeq { seq, method }), "{input}");
         }
-        for bad in ["", "INVITE", "1", "x INVITE", "-1 INVITE", "2147483648 INVITE", "36893488147419103232 INVITE", "1 IN<VITE"] {
+        for bad in [
+            "",
+            "INVITE",
+            "1",
+            "x INVITE",
+            "-1 INVITE",
+            "2147483648 INVITE",
+            "36893488147419103232 INVITE",
+            "1 IN<VITE",
+        ] {
             assert_eq!(CSeq::parse(bad), Err(BAD_CSEQ), "{bad}");
         }
-        assert_eq!(CSeq { seq: 7, method: Method::Bye }.to_string(), "7 BYE");
+        assert_eq!(
+            CSeq {
+                seq: 7,
+                method: Method::Bye
+            }
+            .to_string(),
+            "7 BYE"
+        );
     }
 }

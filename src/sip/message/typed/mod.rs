@@ -17,7 +17,10 @@ use super::headers::Headers;
 impl Headers {
     /// The first (topmost) Via value.
     pub fn top_via(&self) -> Result<Via, ParseError> {
-        let first = self.values(&HeaderName::Via).next().ok_or(ParseError::MissingHeader("Via"))?;
+        let first = self
+            .values(&HeaderName::Via)
+            .next()
+            .ok_or(ParseError::MissingHeader("Via"))?;
         Via::parse(first)
     }
 
@@ -37,7 +40,11 @@ impl Headers {
     }
 
     /// Parses a header that must occur exactly once and hold one name-addr.
-    fn single_name_addr(&self, name: &HeaderName, label: &'static str) -> Result<NameAddr, ParseError> {
+    fn single_name_addr(
+        &self,
+        name: &HeaderName,
+        label: &'static str,
+    ) -> Result<NameAddr, ParseError> {
         let mut all = self.get_all(name);
         let value = all.next().ok_or(ParseError::MissingHeader(label))?;
         // RFC 3261 §7.3.1: From/To are not lists; a second line is an error.
@@ -84,9 +91,15 @@ impl Headers {
         Ok(out)
     }
 
-    /// Max-Forwards (RFC 3261 §20.22), `None` when absent.
+    /// Max-Forwards (RFC 3261 §20.22), `None` when absent. Values above 255 are outside
+    /// the legal range (RFC 4475 §3.1.2.4) and reported as malformed.
     pub fn max_forwards(&self) -> Result<Option<u32>, ParseError> {
-        self.scalar(&HeaderName::MaxForwards, "Max-Forwards")
+        match self.scalar(&HeaderName::MaxForwards, "Max-Forwards")? {
+            Some(n) if n > 255 => Err(ParseError::BadHeaderValue {
+                header: "Max-Forwards",
+            }),
+            other => Ok(other),
+        }
     }
 
     /// Expires (RFC 3261 §20.19, delta-seconds), `None` when absent.
@@ -117,18 +130,26 @@ impl Headers {
             HeaderName::Route => "Route",
             other => other.static_name(),
         };
-        self.values(name).map(|v| NameAddr::parse_for(v, label)).collect()
+        self.values(name)
+            .map(|v| NameAddr::parse_for(v, label))
+            .collect()
     }
 
     /// The Date header (RFC 3261 §20.17: an RFC 1123 date that MUST be in GMT), `None`
     /// when absent. Only the shape is checked: `Wkday, DD Mon YYYY HH:MM:SS GMT`.
     pub fn date(&self) -> Result<Option<&str>, ParseError> {
-        let Some(v) = self.get(&HeaderName::Date) else { return Ok(None) };
+        let Some(v) = self.get(&HeaderName::Date) else {
+            return Ok(None);
+        };
         let bad = ParseError::BadHeaderValue { header: "Date" };
         let parts: Vec<&str> = v.split_ascii_whitespace().collect();
-        let [wkday, day, month, year, time, zone] = parts.as_slice() else { return Err(bad) };
+        let [wkday, day, month, year, time, zone] = parts.as_slice() else {
+            return Err(bad);
+        };
         const WKDAYS: [&str; 7] = ["Mon,", "Tue,", "Wed,", "Thu,", "Fri,", "Sat,", "Sun,"];
-        const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
         let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
         let time_ok = time.split(':').count() == 3 && time.split(':').all(|p| digits(p, 2));
         let ok = WKDAYS.contains(wkday)
@@ -166,12 +187,18 @@ mod tests {
     #[test]
     fn accessors_parse_on_demand() {
         let h = headers(&[
-            (HeaderName::Via, "SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/TCP b;branch=z9hG4bK2"),
+            (
+                HeaderName::Via,
+                "SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/TCP b;branch=z9hG4bK2",
+            ),
             (HeaderName::From, "<sip:a@b>;tag=f"),
             (HeaderName::To, "sip:c@d"),
             (HeaderName::CallId, "abc@host"),
             (HeaderName::CSeq, "3 INVITE"),
-            (HeaderName::Contact, "<sip:a@1.2.3.4>;expires=30, \"X\" <sip:b@h>"),
+            (
+                HeaderName::Contact,
+                "<sip:a@1.2.3.4>;expires=30, \"X\" <sip:b@h>",
+            ),
             (HeaderName::MaxForwards, "70"),
             (HeaderName::RecordRoute, "<sip:p1;lr>, <sip:p2;lr>"),
         ]);
@@ -189,15 +216,37 @@ mod tests {
 
     #[test]
     fn accessors_report_missing_and_bad() {
-        let h = headers(&[(HeaderName::MaxForwards, "-1"), (HeaderName::Contact, "*, <sip:a@b>"), (HeaderName::CallId, "a b")]);
+        let h = headers(&[
+            (HeaderName::MaxForwards, "-1"),
+            (HeaderName::Contact, "*, <sip:a@b>"),
+            (HeaderName::CallId, "a b"),
+        ]);
         assert_eq!(h.top_via(), Err(ParseError::MissingHeader("Via")));
         assert_eq!(h.from(), Err(ParseError::MissingHeader("From")));
         assert_eq!(h.cseq(), Err(ParseError::MissingHeader("CSeq")));
-        assert_eq!(h.max_forwards(), Err(ParseError::BadHeaderValue { header: "Max-Forwards" }));
-        assert_eq!(h.contacts(), Err(ParseError::BadHeaderValue { header: "Contact" }));
-        assert_eq!(h.call_id(), Err(ParseError::BadHeaderValue { header: "Call-ID" }));
-        assert_eq!(ParseError::MissingHeader("Call-ID").reason(), "Missing Call-ID");
-        let dates = [("Sat, 13 Nov 2010 23:29:00 GMT", true), ("Fri, 01 Jan 2010 16:00:00 EST", false), ("13 Nov 2010", false)];
+        assert_eq!(
+            h.max_forwards(),
+            Err(ParseError::BadHeaderValue {
+                header: "Max-Forwards"
+            })
+        );
+        assert_eq!(
+            h.contacts(),
+            Err(ParseError::BadHeaderValue { header: "Contact" })
+        );
+        assert_eq!(
+            h.call_id(),
+            Err(ParseError::BadHeaderValue { header: "Call-ID" })
+        );
+        assert_eq!(
+            ParseError::MissingHeader("Call-ID").reason(),
+            "Missing Call-ID"
+        );
+        let dates = [
+            ("Sat, 13 Nov 2010 23:29:00 GMT", true),
+            ("Fri, 01 Jan 2010 16:00:00 EST", false),
+            ("13 Nov 2010", false),
+        ];
         for (d, ok) in dates {
             let h = headers(&[(HeaderName::Date, d)]);
             assert_eq!(h.date().is_ok(), ok, "{d}");

@@ -22,12 +22,18 @@ pub struct NameAddr {
 }
 
 /// The error returned by [`NameAddr::parse`]; typed accessors re-label it per header.
-const BAD_NAME_ADDR: ParseError = ParseError::BadHeaderValue { header: "name-addr" };
+const BAD_NAME_ADDR: ParseError = ParseError::BadHeaderValue {
+    header: "name-addr",
+};
 
 impl NameAddr {
     /// `<uri>` without display name or parameters.
     pub fn new(uri: Uri) -> NameAddr {
-        NameAddr { display: None, uri, params: Params::new() }
+        NameAddr {
+            display: None,
+            uri,
+            params: Params::new(),
+        }
     }
 
     /// Parses `[display] <uri> *(;param)` or `addr-spec *(;param)`.
@@ -62,13 +68,25 @@ impl NameAddr {
             }
             let uri = Uri::parse(trim_lws(uri)).map_err(|_| BAD_NAME_ADDR)?;
             let params = Params::parse_with(params, is_generic_param_char, BAD_NAME_ADDR)?;
-            return Ok(NameAddr { display: None, uri, params });
+            return Ok(NameAddr {
+                display: None,
+                uri,
+                params,
+            });
         };
         let inner = after_display.strip_prefix('<').ok_or(BAD_NAME_ADDR)?;
         let gt = inner.find('>').ok_or(BAD_NAME_ADDR)?;
         let uri = Uri::parse(inner.get(..gt).unwrap_or("")).map_err(|_| BAD_NAME_ADDR)?;
-        let params = Params::parse_with(inner.get(gt + 1..).unwrap_or(""), is_generic_param_char, BAD_NAME_ADDR)?;
-        Ok(NameAddr { display, uri, params })
+        let params = Params::parse_with(
+            inner.get(gt + 1..).unwrap_or(""),
+            is_generic_param_char,
+            BAD_NAME_ADDR,
+        )?;
+        Ok(NameAddr {
+            display,
+            uri,
+            params,
+        })
     }
 
     /// Like [`NameAddr::parse`], reporting errors against `header`.
@@ -88,7 +106,10 @@ impl NameAddr {
 
     /// The `expires` parameter of a Contact (RFC 3261 §20.10), if present and numeric.
     pub fn expires(&self) -> Option<u32> {
-        self.params.get("expires").flatten().and_then(|v| v.parse().ok())
+        self.params
+            .get("expires")
+            .flatten()
+            .and_then(|v| v.parse().ok())
     }
 }
 
@@ -131,9 +152,24 @@ mod tests {
     #[test]
     fn parses_name_addr_forms() {
         let cases = [
-            ("<sip:alice@atlanta.com>;tag=1928301774", None, "sip:alice@atlanta.com", Some("1928301774")),
-            ("\"Bob \\\"B\\\" Smith\" <sips:bob@[::1]:5061;transport=tls>;tag=a", Some("Bob \\\"B\\\" Smith"), "sips:bob@[::1]:5061;transport=tls", Some("a")),
-            ("Anonymous Caller <sip:c@example.com>", Some("Anonymous Caller"), "sip:c@example.com", None),
+            (
+                "<sip:alice@atlanta.com>;tag=1928301774",
+                None,
+                "sip:alice@atlanta.com",
+                Some("1928301774"),
+            ),
+            (
+                "\"Bob \\\"B\\\" Smith\" <sips:bob@[::1]:5061;transport=tls>;tag=a",
+                Some("Bob \\\"B\\\" Smith"),
+                "sips:bob@[::1]:5061;transport=tls",
+                Some("a"),
+            ),
+            (
+                "Anonymous Caller <sip:c@example.com>",
+                Some("Anonymous Caller"),
+                "sip:c@example.com",
+                None,
+            ),
             ("sip:user@host;tag=xyz", None, "sip:user@host", Some("xyz")),
             ("<tel:+1-201-555-0123>", None, "tel:+1-201-555-0123", None),
             ("<urn:service:sos>", None, "urn:service:sos", None),
@@ -149,7 +185,16 @@ mod tests {
 
     #[test]
     fn rejects_bad_name_addrs() {
-        for bad in ["", "\"unterminated <sip:a@b>", "<sip:a@b", "Bell, Alexander <sip:a@b>", "\"x\" sip:a@b", "<sip:a@b>;=x", "sip:a b@c", "sip:user@example.com?Route=%3Csip:sip.example.com%3E"] {
+        for bad in [
+            "",
+            "\"unterminated <sip:a@b>",
+            "<sip:a@b",
+            "Bell, Alexander <sip:a@b>",
+            "\"x\" sip:a@b",
+            "<sip:a@b>;=x",
+            "sip:a b@c",
+            "sip:user@example.com?Route=%3Csip:sip.example.com%3E",
+        ] {
             assert!(NameAddr::parse(bad).is_err(), "{bad}");
         }
     }

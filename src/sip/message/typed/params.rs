@@ -35,7 +35,11 @@ impl Params {
     /// Sets `name` to `value`, replacing the first existing one in place or appending.
     pub fn set(&mut self, name: impl Into<String>, value: Option<String>) {
         let name = name.into();
-        match self.0.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+        match self
+            .0
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(&name))
+        {
             Some(slot) => slot.1 = value,
             None => self.0.push((name, value)),
         }

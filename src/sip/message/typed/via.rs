@@ -105,7 +105,12 @@ impl Via {
     pub fn new(transport: Transport, host: Host, port: Option<u16>, branch: &str) -> Via {
         let mut params = Params::new();
         params.set("branch", Some(branch.to_owned()));
-        Via { transport, host, port, params }
+        Via {
+            transport,
+            host,
+            port,
+            params,
+        }
     }
 
     /// Parses one via-parm (not a comma list).
@@ -128,14 +133,22 @@ impl Via {
         // COLON = SWS ":" SWS: drop whitespace around the port separator.
         let compact: String;
         let sent_by = if sent_by.bytes().any(is_lws) {
-            compact = sent_by.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+            compact = sent_by
+                .chars()
+                .filter(|c| !c.is_ascii_whitespace())
+                .collect();
             compact.as_str()
         } else {
             sent_by
         };
         let (host, port) = Host::parse_hostport(sent_by).map_err(|_| BAD_VIA)?;
         let params = Params::parse_with(params, is_generic_param_char, BAD_VIA)?;
-        Ok(Via { transport: Transport::from_token(transport), host, port, params })
+        Ok(Via {
+            transport: Transport::from_token(transport),
+            host,
+            port,
+            params,
+        })
     }
 
     /// The branch parameter.
@@ -151,7 +164,9 @@ impl Via {
     /// The rport parameter (RFC 3581): `None` absent, `Some(None)` present without value,
     /// `Some(Some(port))` filled in.
     pub fn rport(&self) -> Option<Option<u16>> {
-        self.params.get("rport").map(|v| v.and_then(|p| p.parse().ok()))
+        self.params
+            .get("rport")
+            .map(|v| v.and_then(|p| p.parse().ok()))
     }
 
     /// The maddr parameter.
@@ -177,11 +192,41 @@ mod tests {
     #[test]
     fn parses_valid_vias() {
         let cases = [
-            ("SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK77;rport", "10.0.0.1", Some(5060), Transport::Udp, Some("z9hG4bK77")),
-            ("SIP / 2.0 / tcp  host.example.com ;branch = z9hG4bKx", "host.example.com", None, Transport::Tcp, Some("z9hG4bKx")),
-            ("SIP/2.0/TLS [2001:db8::1]:5061;branch=z9hG4bK1;received=2001:db8::9", "[2001:db8::1]", Some(5061), Transport::Tls, Some("z9hG4bK1")),
-            ("SIP/2.0/UDP h : 5070", "h", Some(5070), Transport::Udp, None),
-            ("SIP/2.0/NEWT h", "h", None, Transport::Other("NEWT".into()), None),
+            (
+                "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK77;rport",
+                "10.0.0.1",
+                Some(5060),
+                Transport::Udp,
+                Some("z9hG4bK77"),
+            ),
+            (
+                "SIP / 2.0 / tcp  host.example.com ;branch = z9hG4bKx",
+                "host.example.com",
+                None,
+                Transport::Tcp,
+                Some("z9hG4bKx"),
+            ),
+            (
+                "SIP/2.0/TLS [2001:db8::1]:5061;branch=z9hG4bK1;received=2001:db8::9",
+                "[2001:db8::1]",
+                Some(5061),
+                Transport::Tls,
+                Some("z9hG4bK1"),
+            ),
+            (
+                "SIP/2.0/UDP h : 5070",
+                "h",
+                Some(5070),
+                Transport::Udp,
+                None,
+            ),
+            (
+                "SIP/2.0/NEWT h",
+                "h",
+                None,
+                Transport::Other("NEWT".into()),
+                None,
+            ),
         ];
         for (input, host, port, transport, branch) in cases {
             let via = Via::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
@@ -198,7 +243,15 @@ mod tests {
 
     #[test]
     fn rejects_invalid_vias() {
-        for bad in ["", "SIP/2.0/UDP", "SIP/3.0/UDP h", "SIP/2.0 h", "SIP/2.0/UDP h:x", "SIP/2.0/UDP h;=1", "SIP/2.0/UDP [::1"] {
+        for bad in [
+            "",
+            "SIP/2.0/UDP",
+            "SIP/3.0/UDP h",
+            "SIP/2.0 h",
+            "SIP/2.0/UDP h:x",
+            "SIP/2.0/UDP h;=1",
+            "SIP/2.0/UDP [::1",
+        ] {
             assert_eq!(Via::parse(bad), Err(BAD_VIA), "{bad}");
         }
     }

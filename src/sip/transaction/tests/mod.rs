@@ -176,3 +176,67 @@ pub(super) fn schedule(first: u64, cap: Option<u64>, end: u64) -> Vec<u64> {
     }
     times
 }
+
+#[test]
+fn timer_values_follow_rfc_3261_table_4() {
+    let ms = Duration::from_millis;
+    let c = cfg();
+    assert_eq!(
+        (c.timer_a(), c.timer_e(), c.timer_g()),
+        (ms(500), ms(500), ms(500))
+    );
+    assert_eq!(
+        (c.timer_b(), c.timer_f(), c.timer_h()),
+        (ms(32_000), ms(32_000), ms(32_000))
+    );
+    assert_eq!(
+        (c.timer_d(false), c.timer_d(true)),
+        (ms(32_000), Duration::ZERO)
+    );
+    assert_eq!(
+        (c.timer_i(false), c.timer_i(true)),
+        (ms(5_000), Duration::ZERO)
+    );
+    assert_eq!(
+        (c.timer_j(false), c.timer_j(true)),
+        (ms(32_000), Duration::ZERO)
+    );
+    assert_eq!(
+        (c.timer_k(false), c.timer_k(true)),
+        (ms(5_000), Duration::ZERO)
+    );
+    assert_eq!(c.next_capped(ms(2_000)), ms(4_000));
+    assert_eq!(c.next_capped(ms(4_000)), ms(4_000), "capped at T2");
+    // Configured T1: 64*T1 timers follow it; Timer D keeps its 32 s floor.
+    let fast = TimerConfig {
+        t1: ms(100),
+        t2: ms(400),
+        t4: ms(1_000),
+    };
+    assert_eq!(
+        (fast.timer_b(), fast.timer_j(false)),
+        (ms(6_400), ms(6_400))
+    );
+    assert_eq!(fast.timer_d(false), ms(32_000));
+    let slow = TimerConfig {
+        t1: ms(1_000),
+        ..fast
+    };
+    assert_eq!(slow.timer_d(false), ms(64_000));
+}
+
+#[tokio::test(start_paused = true)]
+async fn configured_t1_and_t2_drive_retransmissions() {
+    let t0 = Instant::now();
+    let fast = TimerConfig {
+        t1: Duration::from_millis(100),
+        t2: Duration::from_millis(400),
+        t4: Duration::from_secs(1),
+    };
+    let mut out = Vec::new();
+    let req = non_invite("OPTIONS", "UDP", "z9hG4bKfast");
+    let mut txn = ClientNonInvite::new(req, PEER, false, fast, t0, &mut out);
+    let log = drive(&mut txn, t0, Duration::from_secs(60)).await;
+    assert_eq!(transmit_times(&log), schedule(100, Some(400), 6_400));
+    assert_eq!(terminated_at(&log), Some(6_400));
+}

@@ -171,3 +171,15 @@ async fn two_hundred_terminates_at_once() {
         .send_response(reply(&req, 200, Some("tag1")), Instant::now(), &mut out)
         .is_err());
 }
+
+#[tokio::test(start_paused = true)]
+async fn transport_error_terminates_and_informs_tu() {
+    let mut txn = start("TCP");
+    let mut out = Vec::new();
+    txn.on_transport_error(&mut out);
+    assert!(matches!(
+        out.as_slice(),
+        [Output::ToTu(TuEvent::TransportError), Output::Terminated]
+    ));
+    assert_eq!(txn.poll_timeout(), None, "the 100 Trying timer is gone too");
+}
