@@ -70,6 +70,7 @@ pub async fn start(config: Config, data_dir: &Path, lifecycle: &Lifecycle) -> Re
                 max_expires: config.registrar.max_expires,
                 default_expires: config.registrar.default_expires,
                 nonce_ttl: config.registrar.nonce_ttl,
+                sha256_first: config.registrar.sha256_first,
             },
         )
         .await?,

@@ -178,6 +178,8 @@ pub(crate) struct RegistrarTable {
     pub(crate) nonce_ttl_secs: Spanned<u64>,
     #[serde(default = "default_sweep")]
     pub(crate) sweep_interval_secs: Spanned<u64>,
+    #[serde(default)]
+    pub(crate) sha256_first: bool,
 }
 
 impl Default for RegistrarTable {
@@ -188,6 +190,7 @@ impl Default for RegistrarTable {
             default_expires: default_default_expires(),
             nonce_ttl_secs: default_nonce_ttl(),
             sweep_interval_secs: default_sweep(),
+            sha256_first: false,
         }
     }
 }

@@ -137,6 +137,11 @@ pub struct RegistrarSettings {
     pub nonce_ttl: Duration,
     /// How often expired registrations are swept.
     pub sweep_interval: Duration,
+    /// Offer the SHA-256 digest challenge before MD5 (RFC 8760 §2.4 order of preference).
+    /// Off by default: many deployed user agents (SIPp among them) answer only the first
+    /// challenge and fail when it is SHA-256; MD5 first still lets capable phones pick
+    /// SHA-256 from the second challenge only if they scan all of them.
+    pub sha256_first: bool,
 }
 
 impl Default for RegistrarSettings {
@@ -149,6 +154,7 @@ impl Default for RegistrarSettings {
             default_expires: 3_600,
             nonce_ttl: Duration::from_secs(300),
             sweep_interval: Duration::from_secs(30),
+            sha256_first: false,
         }
     }
 }

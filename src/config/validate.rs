@@ -522,6 +522,7 @@ fn registrar_settings(
         default_expires: secs(def),
         nonce_ttl: Duration::from_secs(*r.nonce_ttl_secs.get_ref()),
         sweep_interval: Duration::from_secs(*r.sweep_interval_secs.get_ref()),
+        sha256_first: r.sha256_first,
     }
 }
 

@@ -23,7 +23,11 @@ pub(crate) fn is_lws(b: u8) -> bool {
 
 /// Trims linear whitespace from both ends.
 pub(crate) fn trim_lws(s: &str) -> &str {
-    s.trim_matches(|c: char| c.is_ascii() && is_lws(c as u8))
+    let b = s.as_bytes();
+    let start = b.iter().position(|&c| !is_lws(c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|&c| !is_lws(c)).map_or(start, |i| i + 1);
+    // LWS bytes are ASCII, so both ends are char boundaries.
+    s.get(start..end).unwrap_or("")
 }
 
 /// Finds the first occurrence of `needle` in `s` that is outside quoted strings and

@@ -44,7 +44,7 @@ pub(crate) fn parse_head(buf: &[u8]) -> Result<Head, ParseError> {
     let head = rest.get(..end + 2).ok_or(ParseError::Truncated)?;
     let text = std::str::from_utf8(head).map_err(|_| ParseError::BadEncoding)?;
     let src: Arc<str> = Arc::from(text);
-    let first_end = memmem::find(head, b"\r\n").ok_or(ParseError::Truncated)?;
+    let first_end = find_crlf(head, 0).ok_or(ParseError::Truncated)?;
     let start = parse_start_line(src.get(..first_end).ok_or(ParseError::BadStartLine)?)?;
     let headers = parse_headers(&src, first_end + 2)?;
     Ok(Head {
@@ -130,16 +130,12 @@ fn check_version(v: &str) -> Result<(), ParseError> {
 fn parse_headers(src: &Arc<str>, mut pos: usize) -> Result<Headers, ParseError> {
     let bytes = src.as_bytes();
     let mut headers = Headers::with_capacity(16);
-    let finder = memmem::Finder::new(b"\r\n");
     // (start, end, folded) of the header being collected.
     let mut current: Option<(usize, usize, bool)> = None;
     let mut line_no = 1;
     while pos < bytes.len() {
         line_no += 1;
-        let rel = finder
-            .find(bytes.get(pos..).unwrap_or(&[]))
-            .ok_or(ParseError::BadHeader { line: line_no })?;
-        let end = pos + rel;
+        let end = find_crlf(bytes, pos).ok_or(ParseError::BadHeader { line: line_no })?;
         let first = bytes.get(pos).copied();
         if matches!(first, Some(b' ' | b'\t')) {
             // RFC 3261 §7.3.1: a line starting with whitespace continues the previous one.
@@ -162,6 +158,18 @@ fn parse_headers(src: &Arc<str>, mut pos: usize) -> Result<Headers, ParseError> 
         headers.push_header(make_header(src, s, e, folded, line_no)?);
     }
     Ok(headers)
+}
+
+/// Index of the first CRLF at or after `from` (a bare LF does not end a line).
+fn find_crlf(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    loop {
+        let lf = at + memchr::memchr(b'\n', bytes.get(at..)?)?;
+        if lf > from && bytes.get(lf - 1) == Some(&b'\r') {
+            return Some(lf - 1);
+        }
+        at = lf + 1;
+    }
 }
 
 /// Builds one header from the line(s) `src[start..end]`.

@@ -18,9 +18,10 @@ use crate::sip::transport::Source;
 
 use super::{is_loopback, Registrar};
 
-/// Algorithms offered in challenges, most preferred first (RFC 8760 §2.4): SHA-256, then MD5
-/// for older phones.
-const OFFERED: [Algorithm; 2] = [Algorithm::Sha256, Algorithm::Md5];
+/// Challenge order when SHA-256 is preferred (RFC 8760 §2.4: most preferred first).
+const SHA256_FIRST: [Algorithm; 2] = [Algorithm::Sha256, Algorithm::Md5];
+/// Challenge order for compatibility: many user agents answer only the first challenge.
+const MD5_FIRST: [Algorithm; 2] = [Algorithm::Md5, Algorithm::Sha256];
 
 /// Which credentials header to check, and so which challenge to send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,7 +168,7 @@ impl Registrar {
         let mut resp = Response::for_request(req, status, None, Some(&new_tag()));
         for value in self
             .challenger
-            .challenge(&self.settings.realm, stale, &OFFERED, now)
+            .challenge(&self.settings.realm, stale, self.offered(), now)
         {
             resp.headers.push(name.clone(), value);
         }
@@ -187,4 +188,15 @@ fn stored_ha1(user: Option<&UserRecord>, alg: Algorithm) -> Option<String> {
 /// A final response with a To tag.
 pub(super) fn reject(req: &Request, status: u16, reason: &str) -> Response {
     Response::for_request(req, status, Some(reason), Some(&new_tag()))
+}
+
+impl Registrar {
+    /// The algorithms to challenge with, in the configured order of preference.
+    fn offered(&self) -> &'static [Algorithm] {
+        if self.settings.sha256_first {
+            &SHA256_FIRST
+        } else {
+            &MD5_FIRST
+        }
+    }
 }

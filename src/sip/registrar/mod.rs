@@ -55,6 +55,8 @@ pub struct RegistrarSettings {
     pub default_expires: u32,
     /// How long a digest nonce stays valid.
     pub nonce_ttl: Duration,
+    /// Challenge with SHA-256 before MD5 (RFC 8760 §2.4); MD5 first when false.
+    pub sha256_first: bool,
 }
 
 impl RegistrarSettings {
@@ -69,6 +71,7 @@ impl RegistrarSettings {
             max_expires: 3600,
             default_expires: 3600,
             nonce_ttl: DEFAULT_NONCE_TTL,
+            sha256_first: false,
         }
     }
 }

@@ -61,7 +61,12 @@ pub(super) async fn fixture() -> anyhow::Result<Fixture> {
         .await?
         .context("seeded user")?;
     assert_eq!(stored, user("1002", true));
-    let registrar = Registrar::new(db, RegistrarSettings::new(DOMAIN)).await?;
+    // SHA-256 first, so the tests exercise the stronger algorithm through `Client`.
+    let settings = RegistrarSettings {
+        sha256_first: true,
+        ..RegistrarSettings::new(DOMAIN)
+    };
+    let registrar = Registrar::new(db, settings).await?;
     Ok(Fixture {
         _dir: dir,
         path,

@@ -266,3 +266,16 @@ async fn require_path_and_address_literal_request_uri() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn default_order_challenges_md5_first() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = Db::open(&dir.path().join("t.db")).await?;
+    let registrar = Registrar::new(db, RegistrarSettings::new(DOMAIN)).await?;
+    let req = register("1001", "c-md5", 1, "Contact: <sip:1001@127.0.0.1:5070>\r\n")?;
+    let resp = registrar.handle(&req, &local(), SystemTime::now()).await;
+    let challenges: Vec<&str> = resp.headers.get_all(&HeaderName::WwwAuthenticate).collect();
+    assert_eq!(challenges.len(), 2);
+    assert!(challenges[0].contains("algorithm=MD5") && challenges[1].contains("algorithm=SHA-256"));
+    Ok(())
+}
