@@ -11,7 +11,8 @@
 #    at most LIMIT in flight, and prints the achieved rate and the failures,
 # 3. runs the same client against SIPp itself (benches/sipp/register_uas.xml) at the same rate
 #    and count: the SIPp ceiling on this machine,
-# 4. prints the PBX's RSS (VmRSS) idle and with the 1000 users registered.
+# 4. prints the PBX's RSS (VmRSS) idle, right after the load, and SETTLE s later (completed
+#    transactions expired) with the 1000 users registered.
 #
 # Only the processes it starts are stopped (by pid). Everything runs under `timeout`.
 # Record figures with their command and date in docs/performance.md.
@@ -22,9 +23,10 @@ CALLS=${CALLS:-40000}        # total authenticated registrations (SIPp -m)
 LIMIT=${LIMIT:-2000}         # max simultaneous registrations in flight (SIPp -l)
 USERS=${USERS:-1000}         # distinct extensions, from 1000
 TIMEBOX=${TIMEBOX:-120}      # seconds, per SIPp run
+SETTLE=${SETTLE:-35}         # seconds to wait after the load before the steady-state RSS
 PBX_ADDR=127.0.0.1:15060
-UAS_PORT=${UAS_PORT:-25060}  # where the SIPp registrar listens for the ceiling run
-UAC_PORT=${UAC_PORT:-25061}
+UAS_PORT=${UAS_PORT:-17060}  # where the SIPp registrar listens for the ceiling run
+UAC_PORT=${UAC_PORT:-17061}  # the SIPp client's local port
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -45,6 +47,18 @@ cleanup() {
     echo "logs and SIPp traces: $work"
 }
 trap cleanup EXIT
+
+# Fails if UDP port $1 is already taken on this machine (ours must be free).
+require_free_udp_port() {
+    local hex
+    hex=$(printf '%04X' "$1")
+    if grep -q ":$hex " /proc/net/udp; then
+        echo "UDP port $1 is in use; choose another with UAS_PORT / UAC_PORT" >&2
+        exit 1
+    fi
+}
+require_free_udp_port "$UAC_PORT"
+require_free_udp_port "$UAS_PORT"
 
 # Waits (bounded, 5 s) until something listens on UDP port $1 of 127.0.0.1.
 wait_udp_port() {
@@ -89,7 +103,7 @@ run_uac() {
     timeout $((TIMEBOX + 30)) sipp "$target" -sf benches/sipp/register_uac.xml \
         -inf "$work/users.csv" -r "$RATE" -rp 1000 -m "$CALLS" -l "$LIMIT" \
         -i 127.0.0.1 -p "$UAC_PORT" -auth_uri switchboard.test \
-        -timeout "${TIMEBOX}s" -timeout_error -nostdin -nd \
+        -timeout "${TIMEBOX}s" -timeout_error -nostdin -default_behaviors all,-bye \
         -trace_stat -stf "$work/$label.stat.csv" -fd 1 \
         -trace_err -error_file "$work/$label.errors.log" \
         -trace_screen -screen_file "$work/$label.screen.log" \
@@ -98,12 +112,12 @@ run_uac() {
     local ok failed elapsed
     ok=$(stat_field "$work/$label.stat.csv" "SuccessfulCall(C)")
     failed=$(stat_field "$work/$label.stat.csv" "FailedCall(C)")
-    elapsed=$(echo "$end - $start" | bc -l 2>/dev/null || awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')
+    elapsed=$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')
     printf '%-8s target %s/s  registered %s of %s  failed %s  wall %.2f s  => %.0f registrations/s  (sipp exit %s)\n' \
         "$label" "$RATE" "$ok" "$CALLS" "$failed" "$elapsed" \
         "$(awk -v n="$ok" -v t="$elapsed" 'BEGIN { if (t > 0 && n ~ /^[0-9]+$/) print n / t; else print 0 }')" "$status"
     if [[ -s "$work/$label.errors.log" ]]; then
-        echo "         first errors ($work/$label.errors.log):"
+        echo "         SIPp notices ($(grep -c 'Dead call' "$work/$label.errors.log" || true) late retransmitted answers as 'Dead call'), first lines of $work/$label.errors.log:"
         head -5 "$work/$label.errors.log" | sed 's/^/           /'
     fi
 }
@@ -113,6 +127,7 @@ echo "== command: RATE=$RATE CALLS=$CALLS LIMIT=$LIMIT USERS=$USERS benches/regi
 
 # ---- the PBX ----------------------------------------------------------------------------
 if [[ -z "${CEILING_ONLY:-}" ]]; then
+require_free_udp_port 15060  # another switchboard would answer our probes
 mkdir -p "$work/data"
 "$SWITCHBOARD_BIN" run --config tests/sipp/pbx --data "$work/data" >"$work/switchboard.log" 2>&1 &
 pbx=$!
@@ -121,7 +136,7 @@ ready=0
 for _ in $(seq 1 30); do
     # each probe waits up to 1 s for the OPTIONS answer
     if timeout 10 sipp "$PBX_ADDR" -sf tests/sipp/options.xml -m 1 -timeout 1s -timeout_error \
-        -i 127.0.0.1 -p "$UAC_PORT" -nostdin -nd >/dev/null 2>&1; then
+        -i 127.0.0.1 -p "$UAC_PORT" -nostdin -default_behaviors all,-bye >/dev/null 2>&1; then
         ready=1
         break
     fi
@@ -131,7 +146,11 @@ done
 
 echo "switchboard RSS idle: $(rss_kb "$pbx") kB"
 run_uac switchboard "$PBX_ADDR"
-echo "switchboard RSS with $USERS registered contacts: $(rss_kb "$pbx") kB"
+echo "switchboard RSS right after the load ($USERS registered contacts): $(rss_kb "$pbx") kB"
+# Completed UDP transactions live on for Timer J = 64*T1 = 32 s (RFC 3261 §17.2.2); measure
+# again once they are gone: the steady state with the 1000 bindings.
+sleep "$SETTLE"
+echo "switchboard RSS ${SETTLE} s later ($USERS registered contacts, transactions expired): $(rss_kb "$pbx") kB"
 if command -v python3 >/dev/null; then
     python3 - "$work/data/switchboard.db" <<'PY' || true
 import sqlite3, sys
@@ -145,7 +164,7 @@ fi
 
 # ---- the SIPp ceiling: the same client against SIPp as registrar -------------------------
 timeout $((TIMEBOX + 40)) sipp -sf benches/sipp/register_uas.xml -i 127.0.0.1 -p "$UAS_PORT" \
-    -m "$CALLS" -timeout "$((TIMEBOX + 10))s" -nostdin -nd \
+    -m "$CALLS" -timeout "$((TIMEBOX + 10))s" -nostdin -default_behaviors all,-bye \
     -trace_err -error_file "$work/uas.errors.log" >"$work/uas.stdout" 2>&1 &
 uas=$!
 wait_udp_port "$UAS_PORT"

@@ -54,7 +54,11 @@ impl Server {
 }
 
 /// Starts every task of the server on `lifecycle` and returns once all listeners are bound.
-pub async fn start(config: Config, data_dir: &Path, lifecycle: &Lifecycle) -> Result<Server, ServerError> {
+pub async fn start(
+    config: Config,
+    data_dir: &Path,
+    lifecycle: &Lifecycle,
+) -> Result<Server, ServerError> {
     let db = Db::open(&data_dir.join(DATABASE_FILE)).await?;
     let seeded = seed_users(&db, &config).await?;
     tracing::info!(extensions = seeded, realm = %config.sip.realm, "extension directory seeded");
@@ -75,9 +79,11 @@ pub async fn start(config: Config, data_dir: &Path, lifecycle: &Lifecycle) -> Re
         )
         .await?,
     );
-    registrar
-        .clone()
-        .spawn_sweeper(config.registrar.sweep_interval, lifecycle.shutdown.clone(), &lifecycle.tracker);
+    registrar.clone().spawn_sweeper(
+        config.registrar.sweep_interval,
+        lifecycle.shutdown.clone(),
+        &lifecycle.tracker,
+    );
 
     let listeners: Vec<ListenerSpec> = config
         .sip
@@ -138,7 +144,10 @@ pub async fn start(config: Config, data_dir: &Path, lifecycle: &Lifecycle) -> Re
         },
     };
     Endpoint::spawn(settings, transport, registrar, inbound_rx, lifecycle);
-    Ok(Server { db, listeners: bound })
+    Ok(Server {
+        db,
+        listeners: bound,
+    })
 }
 
 /// Writes the configured extensions into the `users` table as HA1 digests (never the
@@ -161,7 +170,11 @@ async fn seed_users(db: &Db, config: &Config) -> Result<usize, DbError> {
 /// Names for a generated certificate: the domain and every specific listener address.
 fn certificate_names(config: &Config, listeners: &[ListenerSpec]) -> Vec<String> {
     let mut names = vec![config.sip.domain.clone()];
-    for addr in listeners.iter().map(|l| l.addr).filter(|a: &SocketAddr| !a.ip().is_unspecified()) {
+    for addr in listeners
+        .iter()
+        .map(|l| l.addr)
+        .filter(|a: &SocketAddr| !a.ip().is_unspecified())
+    {
         let ip = addr.ip().to_string();
         if !names.contains(&ip) {
             names.push(ip);

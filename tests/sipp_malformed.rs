@@ -1,7 +1,8 @@
 //! Bad input against the real binary (issue item 9): a batch of malformed or refused requests
-//! sent as raw datagrams (and one oversized message over TCP); each must get its status code
-//! with a reason phrase, or be dropped when no response can be addressed; the PBX must keep
-//! answering in between, and a normal SIPp REGISTER must still work afterwards.
+//! sent as raw datagrams; each must get its status code with a reason phrase, or be dropped
+//! when no response can be addressed; the PBX must keep answering in between, and a normal
+//! SIPp REGISTER must still work afterwards. Then size limits: messages above
+//! `max_message_size` are refused over UDP and TCP, a large one below it is served.
 //!
 //! Run: `cargo test --test sipp_malformed` (needs `sipp`: `apt-get install sip-tester`).
 
@@ -14,7 +15,7 @@ use std::time::Duration;
 use common::db::registrations_blocking;
 use common::sipp::run_sipp;
 use common::wire::{render, udp_exchange, udp_send_bytes, Response};
-use common::{aor, password, Pbx, PBX_SIP};
+use common::{aor, password, pbx_config_with, Pbx, PBX_SIP};
 
 /// How long to wait for an answer that must come.
 const ANSWER_WAIT: Duration = Duration::from_secs(5);
@@ -26,16 +27,17 @@ const DROP_WAIT: Duration = Duration::from_secs(1);
 enum Expect {
     /// Answer with one of these codes, with a non-empty reason phrase.
     Status(&'static [u16]),
-    /// Answer with one of these codes, or drop it (the start line cannot be trusted enough to
-    /// know it is a request).
-    StatusOrDrop(&'static [u16]),
     /// No response: it cannot be addressed (RFC 3261 §18.2.2 needs the Via).
     Drop,
 }
 
+/// One message of the batch.
 struct Case {
+    /// What is wrong with it, for failure messages.
     name: &'static str,
+    /// The message (see `common::wire::render` for the placeholders).
     template: &'static str,
+    /// What the PBX must do.
     expect: Expect,
 }
 
@@ -57,7 +59,7 @@ const CASES: &[Case] = &[
             "OPTIONS sip:127.0.0.1:15060",
             "Max-Forwards: 70\nFrom: <sip:bad@switchboard.test>;tag={tag}\nTo: <sip:127.0.0.1:15060>\nCall-ID: {callid}\nCSeq: 1 OPTIONS\nContent-Length: 0\n"
         ),
-        expect: Expect::StatusOrDrop(&[400]),
+        expect: Expect::Status(&[400]),
     },
     Case {
         name: "unsupported SIP version",
@@ -65,8 +67,8 @@ const CASES: &[Case] = &[
             "OPTIONS sip:127.0.0.1:15060 SIP/7.0",
             "Max-Forwards: 70\nFrom: <sip:bad@switchboard.test>;tag={tag}\nTo: <sip:127.0.0.1:15060>\nCall-ID: {callid}\nCSeq: 1 OPTIONS\nContent-Length: 0\n"
         ),
-        // RFC 3261 §21.5.6
-        expect: Expect::StatusOrDrop(&[505, 400]),
+        // RFC 3261 §8.2.1 / §21.5.6
+        expect: Expect::Status(&[505]),
     },
     Case {
         name: "non-numeric Content-Length",
@@ -148,9 +150,9 @@ const CASES: &[Case] = &[
         expect: Expect::Drop,
     },
     Case {
-        name: "Via without a host",
+        name: "Via without a host (unaddressable)",
         template: "OPTIONS sip:127.0.0.1:15060 SIP/2.0\nVia: SIP/2.0/UDP\nMax-Forwards: 70\nFrom: <sip:bad@switchboard.test>;tag={tag}\nTo: <sip:127.0.0.1:15060>\nCall-ID: {callid}\nCSeq: 1 OPTIONS\nContent-Length: 0\n",
-        expect: Expect::StatusOrDrop(&[400]),
+        expect: Expect::Drop,
     },
     Case {
         name: "garbage bytes",
@@ -188,8 +190,8 @@ const CASES: &[Case] = &[
 
 /// Checks `got` against `case`; returns a failure description.
 fn verdict(case: &Case, got: &Option<Response>) -> Option<String> {
-    let codes = match (case.expect, got) {
-        (Expect::Drop, None) | (Expect::StatusOrDrop(_), None) => return None,
+    let (codes, r) = match (case.expect, got) {
+        (Expect::Drop, None) => return None,
         (Expect::Drop, Some(r)) => {
             return Some(format!("expected no response, got:\n{}", r.raw));
         }
@@ -198,9 +200,8 @@ fn verdict(case: &Case, got: &Option<Response>) -> Option<String> {
                 "expected {codes:?}, got no response within {ANSWER_WAIT:?}"
             ));
         }
-        (Expect::Status(codes), Some(_)) | (Expect::StatusOrDrop(codes), Some(_)) => codes,
+        (Expect::Status(codes), Some(r)) => (codes, r),
     };
-    let r = got.as_ref()?;
     if !codes.contains(&r.status) {
         return Some(format!("expected {codes:?}, got:\n{}", r.raw));
     }
@@ -221,9 +222,13 @@ fn malformed_batch_then_register_still_works() {
     for case in CASES {
         let wait = match case.expect {
             Expect::Status(_) => ANSWER_WAIT,
-            Expect::StatusOrDrop(_) | Expect::Drop => DROP_WAIT,
+            Expect::Drop => DROP_WAIT,
         };
         let got = udp_exchange(PBX_SIP, case.template, wait);
+        match &got {
+            Some(r) => eprintln!("{:<45} -> {} {}", case.name, r.status, r.reason),
+            None => eprintln!("{:<45} -> (no response)", case.name),
+        }
         if let Some(why) = verdict(case, &got) {
             failures.push(format!("[{}] {why}", case.name));
         }
@@ -249,29 +254,65 @@ fn malformed_batch_then_register_still_works() {
     assert_eq!(rows.len(), 1, "REGISTER after the batch left {rows:?}");
 }
 
+/// An OPTIONS of exactly `size` bytes from `local`, padded with an `X-Padding` header line.
+fn padded_options(local: std::net::SocketAddr, transport: &str, size: usize) -> Vec<u8> {
+    let mut msg = render(
+        &format!(
+            "OPTIONS sip:127.0.0.1:15060 SIP/2.0\nVia: SIP/2.0/{transport} {{via}};branch={{branch}};rport\nMax-Forwards: 70\nFrom: <sip:big@switchboard.test>;tag={{tag}}\nTo: <sip:127.0.0.1:15060>\nCall-ID: {{callid}}\nCSeq: 1 OPTIONS\n"
+        ),
+        local,
+    );
+    // drop the CRLF closing the headers, add the long header line, then close them
+    msg.truncate(msg.len() - 2);
+    let tail = b"\r\nContent-Length: 0\r\n\r\n";
+    msg.extend_from_slice(b"X-Padding: ");
+    msg.resize(size - tail.len(), b'a');
+    msg.extend_from_slice(tail);
+    msg
+}
+
 #[test]
-fn oversized_datagram_is_refused_or_dropped() {
-    // a 65,000-byte datagram: a header line longer than any sane limit, still a valid UDP size
+fn datagram_near_64k_within_the_limit_is_answered() {
+    // 65,000 bytes: a valid datagram under the default 65,535-byte limit
     let mut pbx = Pbx::start_default();
     let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
     let local = socket
         .local_addr()
         .unwrap_or_else(|e| panic!("local_addr: {e}"));
-    let mut msg = render(
-        "OPTIONS sip:127.0.0.1:15060 SIP/2.0\nVia: SIP/2.0/UDP {via};branch={branch};rport\nMax-Forwards: 70\nFrom: <sip:big@switchboard.test>;tag={tag}\nTo: <sip:127.0.0.1:15060>\nCall-ID: {callid}\nCSeq: 1 OPTIONS\n",
-        local,
+    let got = udp_send_bytes(
+        &socket,
+        PBX_SIP,
+        &padded_options(local, "UDP", 65_000),
+        ANSWER_WAIT,
     );
-    // drop the final CRLF that closes the headers, add the huge header, then close them
-    msg.truncate(msg.len() - 2);
-    msg.extend_from_slice(b"X-Huge: ");
-    msg.resize(65_000 - 24, b'a');
-    msg.extend_from_slice(b"\r\nContent-Length: 0\r\n\r\n");
-    let got = udp_send_bytes(&socket, PBX_SIP, &msg, ANSWER_WAIT);
+    let r = got.unwrap_or_else(|| panic!("no answer to a 65,000-byte OPTIONS"));
+    assert_eq!(r.status, 200, "answer:\n{}", r.raw);
+    pbx.assert_running();
+}
+
+#[test]
+fn datagram_over_max_message_size_is_refused() {
+    // max_message_size = 4096: a 10,000-byte datagram is refused with 513 (RFC 3261 §21.5.13)
+    // or dropped, never processed
+    let mut pbx = Pbx::start_with(pbx_config_with("sip", "max_message_size", "4096"));
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+    let local = socket
+        .local_addr()
+        .unwrap_or_else(|e| panic!("local_addr: {e}"));
+    let got = udp_send_bytes(
+        &socket,
+        PBX_SIP,
+        &padded_options(local, "UDP", 10_000),
+        ANSWER_WAIT,
+    );
+    eprintln!(
+        "10,000-byte datagram, limit 4096: {:?}",
+        got.as_ref().map(|r| (r.status, r.reason.clone()))
+    );
     if let Some(r) = &got {
-        // refused (400/413/513) or, if the limit is above 65,000 bytes, answered normally
         assert!(
-            matches!(r.status, 200 | 400 | 413 | 513),
-            "unexpected answer:\n{}",
+            matches!(r.status, 413 | 513),
+            "an oversized datagram was not refused:\n{}",
             r.raw
         );
     }
@@ -283,23 +324,42 @@ fn oversized_datagram_is_refused_or_dropped() {
 }
 
 #[test]
+fn stream_message_over_max_message_size_is_refused() {
+    // max_message_size = 4096: a 10,000-byte message over TCP gets 513 or the connection closes
+    let mut pbx = Pbx::start_with(pbx_config_with("sip", "max_message_size", "4096"));
+    let outcome = send_oversized_over_tcp(10_000);
+    eprintln!("10,000-byte TCP message, limit 4096: {outcome}");
+    pbx.assert_running();
+    assert!(
+        common::wire::probe_options(PBX_SIP, ANSWER_WAIT).is_some(),
+        "OPTIONS not answered afterwards"
+    );
+}
+
+#[test]
 fn oversized_message_over_tcp_is_refused() {
-    // 70,000 bytes of headers: beyond the 65,535-byte message limit; the PBX must answer
-    // 513/400 or close the connection, and keep serving
+    // 70,000 bytes of headers: beyond the default 65,535-byte message limit; the PBX must
+    // answer 513/400 or close the connection, and keep serving
     let mut pbx = Pbx::start_default();
+    let outcome = send_oversized_over_tcp(70_000);
+    eprintln!("70,000-byte TCP message: {outcome}");
+    pbx.assert_running();
+    assert!(
+        common::wire::probe_options(PBX_SIP, ANSWER_WAIT).is_some(),
+        "OPTIONS not answered afterwards"
+    );
+}
+
+/// Sends a `size`-byte OPTIONS over a new TCP connection and returns what the PBX did:
+/// "answered <code>" (400/413/513 only), "closed" or "reset". Panics if the connection stays
+/// open without an answer.
+fn send_oversized_over_tcp(size: usize) -> String {
     let mut stream =
         TcpStream::connect(PBX_SIP).unwrap_or_else(|e| panic!("connect {PBX_SIP}: {e}"));
     let local = stream
         .local_addr()
         .unwrap_or_else(|e| panic!("local_addr: {e}"));
-    let mut msg = render(
-        "OPTIONS sip:127.0.0.1:15060 SIP/2.0\nVia: SIP/2.0/TCP {via};branch={branch}\nMax-Forwards: 70\nFrom: <sip:big@switchboard.test>;tag={tag}\nTo: <sip:127.0.0.1:15060>\nCall-ID: {callid}\nCSeq: 1 OPTIONS\n",
-        local,
-    );
-    msg.truncate(msg.len() - 2);
-    msg.extend_from_slice(b"X-Huge: ");
-    msg.resize(70_000, b'a');
-    msg.extend_from_slice(b"\r\nContent-Length: 0\r\n\r\n");
+    let msg = padded_options(local, "TCP", size);
     stream
         .set_read_timeout(Some(ANSWER_WAIT))
         .unwrap_or_else(|e| panic!("set_read_timeout: {e}"));
@@ -326,10 +386,5 @@ fn oversized_message_over_tcp_is_refused() {
         }
     };
     let _ = stream.shutdown(Shutdown::Both);
-    eprintln!("oversized TCP message: {outcome}");
-    pbx.assert_running();
-    assert!(
-        common::wire::probe_options(PBX_SIP, ANSWER_WAIT).is_some(),
-        "OPTIONS not answered afterwards"
-    );
+    outcome
 }

@@ -127,9 +127,11 @@ pub fn run_sipp(scenario: &str, args: &[&str]) -> SippResult {
     ] {
         sipp_args.push(a.into());
     }
-    // -nd: no default behaviour, SIPp must not send BYE/CANCEL when a call fails.
+    // A call fails at once on an unexpected message, but SIPp sends no BYE/CANCEL then
+    // (the PBX would see requests the scenario never meant to send).
     for a in [
-        "-nd",
+        "-default_behaviors",
+        "all,-bye",
         "-nostdin",
         "-auth_uri",
         DOMAIN,

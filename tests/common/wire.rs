@@ -1,9 +1,10 @@
 //! Raw SIP on the wire, independent of the crate's own parser: building requests from text,
 //! exchanging single UDP datagrams, and a small response parser for assertions.
 
+use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A unique token for branches, tags and Call-IDs (pid, time, counter).
 pub fn token() -> String {
@@ -146,28 +147,31 @@ pub fn udp_send_bytes(
     socket
         .send_to(bytes, to)
         .unwrap_or_else(|e| panic!("send to {to}: {e}"));
-    socket
-        .set_read_timeout(Some(wait))
-        .unwrap_or_else(|e| panic!("set_read_timeout: {e}"));
+    let deadline = Instant::now() + wait;
     let mut buf = vec![0u8; 65_536];
-    match socket.recv_from(&mut buf) {
-        Ok((n, _)) => {
-            let got = buf.get(..n).unwrap_or_default();
-            Some(Response::parse(got).unwrap_or_else(|| {
-                panic!("not a SIP response: {:?}", String::from_utf8_lossy(got))
-            }))
+    loop {
+        // Always wait on the socket until the deadline: an ICMP "port unreachable" (nobody
+        // listens yet) surfaces at once as ConnectionRefused and must not end the wait early.
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return None;
         }
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-            ) =>
-        {
-            None
+        socket
+            .set_read_timeout(Some(left))
+            .unwrap_or_else(|e| panic!("set_read_timeout: {e}"));
+        match socket.recv_from(&mut buf) {
+            Ok((n, _)) => {
+                let got = buf.get(..n).unwrap_or_default();
+                return Some(Response::parse(got).unwrap_or_else(|| {
+                    panic!("not a SIP response: {:?}", String::from_utf8_lossy(got))
+                }));
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return None
+            }
+            Err(e) if e.kind() == ErrorKind::ConnectionRefused => continue,
+            Err(e) => panic!("recv from {to}: {e}"),
         }
-        // ICMP port unreachable surfaces as ConnectionRefused on Linux: nobody listens.
-        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => None,
-        Err(e) => panic!("recv from {to}: {e}"),
     }
 }
 

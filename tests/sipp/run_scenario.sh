@@ -18,7 +18,7 @@ calls=(-m 1)
 for a in "$@"; do [[ $a == -m ]] && calls=(); done
 status=0
 timeout 60 sipp 127.0.0.1:15060 -sf "$scenario" -i 127.0.0.1 -p "${PORT:-25062}" \
-    -timeout 30s -timeout_error -nd -nostdin -auth_uri switchboard.test \
+    -timeout 30s -timeout_error -default_behaviors all,-bye -nostdin -auth_uri switchboard.test \
     -trace_err -error_file "$traces/errors.log" -trace_msg -message_file "$traces/messages.log" \
     "${calls[@]}" "$@" >"$traces/stdout.log" 2>&1 || status=$?
 echo "sipp exit $status; traces in $traces"

@@ -5,6 +5,7 @@
 //!
 //! Depends on `sip::message` only.
 
+use crate::sip::dialog::unknown_dialog_response;
 use crate::sip::message::{new_tag, HeaderName, Method, Request, Response, Uri};
 
 /// Methods this endpoint answers today (the `Allow` header value). The call core adds
@@ -65,7 +66,8 @@ pub fn screen(req: &Request, server: &str) -> Screening {
             .collect();
         if !unsupported.is_empty() {
             let mut r = answer(420, None);
-            r.headers.push(HeaderName::Unsupported, unsupported.join(", "));
+            r.headers
+                .push(HeaderName::Unsupported, unsupported.join(", "));
             return Screening::Answer(r);
         }
     }
@@ -83,16 +85,19 @@ pub fn options_ok(req: &Request, server: &str) -> Response {
 }
 
 /// `481 Call/Transaction Does Not Exist` for an in-dialog request that matches no dialog
-/// (RFC 3261 §12.2.2).
+/// (RFC 3261 §12.2.2); no dialog lives at this endpoint until the call core lands.
 pub fn no_dialog(req: &Request, server: &str) -> Response {
-    let mut r = Response::for_request(req, 481, None, None);
+    let mut r = unknown_dialog_response(req);
     r.headers.push(HeaderName::Server, server);
     r
 }
 
 /// True when `req` carries a To tag, i.e. claims to belong to a dialog (RFC 3261 §12.2.2).
 pub fn is_in_dialog(req: &Request) -> bool {
-    req.headers.to().map(|to| to.tag().is_some()).unwrap_or(false)
+    req.headers
+        .to()
+        .map(|to| to.tag().is_some())
+        .unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -123,18 +128,38 @@ mod tests {
     #[test]
     fn screening_table() {
         let cases: &[(&str, &str, Option<u16>)] = &[
-            ("OPTIONS sip:switchboard.test SIP/2.0", "Max-Forwards: 70\r\n", None),
-            ("OPTIONS sip:switchboard.test SIP/2.0", "Max-Forwards: 0\r\n", Some(483)),
+            (
+                "OPTIONS sip:switchboard.test SIP/2.0",
+                "Max-Forwards: 70\r\n",
+                None,
+            ),
+            (
+                "OPTIONS sip:switchboard.test SIP/2.0",
+                "Max-Forwards: 0\r\n",
+                Some(483),
+            ),
             ("BREW sip:switchboard.test SIP/2.0", "", Some(501)),
             ("SUBSCRIBE sip:switchboard.test SIP/2.0", "", Some(405)),
             ("INVITE sip:1001@switchboard.test SIP/2.0", "", Some(405)),
             ("OPTIONS tel:+15550100 SIP/2.0", "", Some(416)),
             ("OPTIONS http://example.com/ SIP/2.0", "", Some(416)),
-            ("OPTIONS sip:switchboard.test SIP/2.0", "Require: foo\r\n", Some(420)),
-            ("REGISTER sip:switchboard.test SIP/2.0", "Require: path\r\n", None),
+            (
+                "OPTIONS sip:switchboard.test SIP/2.0",
+                "Require: foo\r\n",
+                Some(420),
+            ),
+            (
+                "REGISTER sip:switchboard.test SIP/2.0",
+                "Require: path\r\n",
+                None,
+            ),
         ];
         for (line, extra, want) in cases {
-            assert_eq!(status(screen(&request(line, extra), "sb")), *want, "{line} {extra}");
+            assert_eq!(
+                status(screen(&request(line, extra), "sb")),
+                *want,
+                "{line} {extra}"
+            );
         }
     }
 
@@ -144,7 +169,10 @@ mod tests {
             panic!("BREW passed");
         };
         assert_eq!(r.headers.get(&HeaderName::Allow), Some(ALLOW));
-        let Screening::Answer(r) = screen(&request("OPTIONS sip:a SIP/2.0", "Require: x, path\r\n"), "sb") else {
+        let Screening::Answer(r) = screen(
+            &request("OPTIONS sip:a SIP/2.0", "Require: x, path\r\n"),
+            "sb",
+        ) else {
             panic!("Require passed");
         };
         assert_eq!(r.headers.get(&HeaderName::Unsupported), Some("x"));

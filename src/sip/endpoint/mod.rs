@@ -203,18 +203,27 @@ impl Endpoint {
 
     /// Runs table events to completion; events caused by handling an event (a response
     /// that triggers a Transmit) are queued behind the current ones, preserving order.
-    async fn process_with_source(&mut self, events: Vec<TableEvent<Target>>, source: Option<&Source>) {
+    async fn process_with_source(
+        &mut self,
+        events: Vec<TableEvent<Target>>,
+        source: Option<&Source>,
+    ) {
         let mut queue: VecDeque<TableEvent<Target>> = events.into();
         while let Some(event) = queue.pop_front() {
             match event {
-                TableEvent::Transmit { key, message, dest } => self.transmit(key, message, dest).await,
+                TableEvent::Transmit { key, message, dest } => {
+                    self.transmit(key, message, dest).await
+                }
                 TableEvent::NewRequest { key, request } => {
                     if let Some(more) = self.on_new_request(key, request, source) {
                         queue.extend(more);
                     }
                 }
                 TableEvent::StrayAck { request } => {
-                    debug!(call_id = request.headers.call_id().unwrap_or("-"), "ACK without transaction ignored");
+                    debug!(
+                        call_id = request.headers.call_id().unwrap_or("-"),
+                        "ACK without transaction ignored"
+                    );
                 }
                 TableEvent::StrayResponse { response } => {
                     debug!(status = response.status, "2xx without transaction ignored");
@@ -243,15 +252,15 @@ impl Endpoint {
         let server = self.settings.server.as_str();
         let response = match local::screen(&request, server) {
             local::Screening::Answer(r) => r,
-            local::Screening::Pass if request.method != Method::Register && local::is_in_dialog(&request) => {
+            local::Screening::Pass
+                if request.method != Method::Register && local::is_in_dialog(&request) =>
+            {
                 local::no_dialog(&request, server)
             }
             local::Screening::Pass => match request.method {
                 Method::Options => local::options_ok(&request, server),
                 Method::Register => {
-                    let Some(source) = source.cloned() else {
-                        return None;
-                    };
+                    let source = source.cloned()?;
                     self.spawn_register(key, request, source);
                     return None;
                 }
@@ -311,7 +320,12 @@ impl Endpoint {
     }
 
     /// Sends a stateless error answer for a request that could not be processed.
-    async fn reject_stateless(&self, raw: &[u8], error: &crate::sip::message::ParseError, source: &Source) {
+    async fn reject_stateless(
+        &self,
+        raw: &[u8],
+        error: &crate::sip::message::ParseError,
+        source: &Source,
+    ) {
         let Some(rejection) = reject(raw, error, &self.settings.server) else {
             debug!(remote = %source.remote, %error, "malformed message dropped (no response possible)");
             return;

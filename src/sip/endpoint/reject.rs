@@ -142,7 +142,10 @@ mod tests {
     fn bad_request_copies_headers_and_adds_to_tag() {
         let r = reject(BAD_CL.as_bytes(), &ParseError::BadContentLength, "sb").expect("answer");
         let text = std::str::from_utf8(&r.bytes).expect("utf8");
-        assert!(text.starts_with("SIP/2.0 400 Bad Content-Length\r\n"), "{text}");
+        assert!(
+            text.starts_with("SIP/2.0 400 Bad Content-Length\r\n"),
+            "{text}"
+        );
         assert!(text.contains("Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-1;rport\r\n"));
         assert!(text.contains("Call-ID: bad-cl\r\n"));
         assert!(text.contains("To: <sip:switchboard.test>;tag="));
@@ -153,9 +156,13 @@ mod tests {
     #[test]
     fn missing_call_id_still_answered() {
         let raw = "OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a>;tag=1\r\nTo: <sip:b>\r\nCSeq: 1 OPTIONS\r\n\r\n";
-        let r = reject(raw.as_bytes(), &ParseError::MissingHeader("Call-ID"), "sb").expect("answer");
+        let r =
+            reject(raw.as_bytes(), &ParseError::MissingHeader("Call-ID"), "sb").expect("answer");
         let text = std::str::from_utf8(&r.bytes).expect("utf8");
-        assert!(text.starts_with("SIP/2.0 400 Missing Call-ID\r\n"), "{text}");
+        assert!(
+            text.starts_with("SIP/2.0 400 Missing Call-ID\r\n"),
+            "{text}"
+        );
         assert!(!text.contains("Call-ID:"));
     }
 

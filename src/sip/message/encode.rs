@@ -2,7 +2,8 @@
 //! for byte (folding and case included); new or modified ones are written canonically as
 //! `Name: value`. Content-Length is always made consistent with the body: an untouched
 //! Content-Length with the right value is kept, otherwise one canonical line is written at
-//! the position of the first one (or appended). Depends on [`super::msg`], [`super::headers`].
+//! the position of the first one (or appended). CR/LF inside application-supplied values
+//! are written as spaces (no header injection). Depends on [`super::msg`], [`super::headers`].
 
 use std::fmt::Write as _;
 
@@ -33,7 +34,9 @@ impl Response {
     /// Appends the wire form to `out`.
     pub fn encode(&self, out: &mut BytesMut) {
         out.reserve(estimate(&self.headers, self.body.len()));
-        let _ = write!(out, "SIP/2.0 {} {}\r\n", self.status, self.reason);
+        let _ = write!(out, "SIP/2.0 {} ", self.status);
+        put_line_text(self.reason.as_bytes(), out);
+        out.put_slice(b"\r\n");
         encode_rest(&self.headers, &self.body, out);
     }
 
@@ -101,7 +104,7 @@ fn encode_rest(headers: &Headers, body: &Bytes, out: &mut BytesMut) {
             None => {
                 out.put_slice(h.name().as_str().as_bytes());
                 out.put_slice(b": ");
-                out.put_slice(h.value().as_bytes());
+                put_line_text(h.value().as_bytes(), out);
             }
         }
         out.put_slice(b"\r\n");
@@ -111,6 +114,19 @@ fn encode_rest(headers: &Headers, body: &Bytes, out: &mut BytesMut) {
     }
     out.put_slice(b"\r\n");
     out.put_slice(body);
+}
+
+/// Writes application-supplied text that must stay on one line: CR and LF become spaces,
+/// so a value can never inject a header or end the header section.
+fn put_line_text(text: &[u8], out: &mut BytesMut) {
+    if memchr::memchr2(b'\r', b'\n', text).is_none() {
+        out.put_slice(text);
+        return;
+    }
+    out.extend(
+        text.iter()
+            .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+    );
 }
 
 /// Writes a canonical `Content-Length: n` line.
@@ -149,5 +165,14 @@ mod tests {
             Message::parse(wire).is_err(),
             "declared length longer than body"
         );
+    }
+
+    #[test]
+    fn application_values_cannot_inject_lines() {
+        let mut r = crate::sip::message::Response::new(200, "OK\r\nX-Evil: 1");
+        r.headers.push(HeaderName::Subject, "hi\r\n\r\nbody");
+        let out = r.to_bytes();
+        let want = "SIP/2.0 200 OK  X-Evil: 1\r\nSubject: hi    body\r\nContent-Length: 0\r\n\r\n";
+        assert_eq!(out.as_ref(), want.as_bytes());
     }
 }

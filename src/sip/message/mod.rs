@@ -10,6 +10,8 @@
 //! boundaries and names; values untouched) → typed accessors on [`Headers`] on demand →
 //! [`Message::encode`].
 
+#![warn(missing_docs, unreachable_pub)]
+
 mod encode;
 mod error;
 mod framing;

@@ -45,8 +45,7 @@ impl Request {
                 return Err(ParseError::BadUri);
             }
         }
-        self.headers.vias()?;
-        if !self.headers.contains(&super::header_name::HeaderName::Via) {
+        if self.headers.vias()?.is_empty() {
             return Err(ParseError::MissingHeader("Via"));
         }
         self.headers.from()?;
@@ -145,5 +144,83 @@ impl From<Request> for Message {
 impl From<Response> for Message {
     fn from(r: Response) -> Message {
         Message::Response(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: x@y\r\n";
+
+    fn request(start: &str, extra: &str) -> Result<(), ParseError> {
+        let wire = format!("{start}\r\n{BASE}{extra}Content-Length: 0\r\n\r\n");
+        Message::parse(wire.as_bytes())?.validate()
+    }
+
+    #[test]
+    fn request_validation() {
+        let cases: &[(&str, &str, Result<(), ParseError>)] = &[
+            (
+                "INVITE sip:b@d SIP/2.0",
+                "CSeq: 1 INVITE\r\nMax-Forwards: 70\r\n",
+                Ok(()),
+            ),
+            ("ACK sip:b@d SIP/2.0", "CSeq: 1 ACK\r\n", Ok(())),
+            ("FOO sip:b@d SIP/2.0", "CSeq: 1 FOO\r\n", Ok(())),
+            (
+                "OPTIONS sip:b@d SIP/2.0",
+                "CSeq: 1 INVITE\r\n",
+                Err(ParseError::CSeqMismatch),
+            ),
+            (
+                "OPTIONS sip:b@d SIP/2.0",
+                "",
+                Err(ParseError::MissingHeader("CSeq")),
+            ),
+            (
+                "OPTIONS sip:b@d?x=y SIP/2.0",
+                "CSeq: 1 OPTIONS\r\n",
+                Err(ParseError::BadUri),
+            ),
+            (
+                "OPTIONS sip:b@d SIP/2.0",
+                "CSeq: 1 OPTIONS\r\nMax-Forwards: many\r\n",
+                Err(ParseError::BadHeaderValue {
+                    header: "Max-Forwards",
+                }),
+            ),
+            (
+                "REGISTER sip:d SIP/2.0",
+                "CSeq: 1 REGISTER\r\nContact: <sip:a@b\r\n",
+                Err(ParseError::BadHeaderValue { header: "Contact" }),
+            ),
+        ];
+        for (start, extra, want) in cases {
+            assert_eq!(&request(start, extra), want, "{start} / {extra}");
+        }
+    }
+
+    #[test]
+    fn empty_via_line_counts_as_missing() {
+        let wire = "OPTIONS sip:b@d SIP/2.0\r\nVia: \r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n";
+        assert_eq!(
+            Message::parse(wire.as_bytes()).and_then(|m| m.validate()),
+            Err(ParseError::MissingHeader("Via"))
+        );
+    }
+
+    #[test]
+    fn response_validation() {
+        let ok = format!("SIP/2.0 200 OK\r\n{BASE}CSeq: 1 INVITE\r\n\r\n");
+        assert_eq!(
+            Message::parse(ok.as_bytes()).and_then(|m| m.validate()),
+            Ok(())
+        );
+        let no_via = "SIP/2.0 200 OK\r\nCall-ID: x\r\n\r\n";
+        assert_eq!(
+            Message::parse(no_via.as_bytes()).and_then(|m| m.validate()),
+            Err(ParseError::MissingHeader("Via"))
+        );
     }
 }

@@ -178,6 +178,19 @@ mod tests {
         let resp = Response::for_request(&req, 486, Some("Busy"), None);
         assert_eq!(resp.headers.to().expect("to").tag(), None);
         assert_eq!(resp.reason, "Busy");
+        // In-dialog request: To already has a tag, which is kept byte for byte.
+        let tagged = std::str::from_utf8(INVITE).unwrap_or_default().replace(
+            "To: Bob <sip:bob@biloxi.com>",
+            "To: Bob <sip:bob@biloxi.com>;tag=old",
+        );
+        let Ok(Message::Request(req)) = Message::parse(tagged.as_bytes()) else {
+            panic!("fixture must parse")
+        };
+        let resp = Response::for_request(&req, 200, None, Some("new"));
+        assert_eq!(
+            resp.headers.get(&HeaderName::To),
+            Some("Bob <sip:bob@biloxi.com>;tag=old")
+        );
     }
 
     #[test]
