@@ -76,6 +76,7 @@ pub async fn start(
                 nonce_ttl: config.registrar.nonce_ttl,
                 sha256_first: config.registrar.sha256_first,
             },
+            lifecycle,
         )
         .await?,
     );

@@ -2,7 +2,8 @@
 //! migrations embedded in the binary and applied on open.
 //!
 //! Sub-modules hold the queries per table: [`users`] (extensions, stored as HA1 digests, never
-//! passwords) and [`registrations`] (the persistent side of the registrar's location service).
+//! passwords) and [`registrations`] (the persistent side of the registrar's location service);
+//! [`writer`] is the group-commit task through which every registration change is written.
 //! Everything is written with `sqlx::query(..).bind(..)` and read with `Row::try_get`; the
 //! `sqlx` `macros` feature (and so `sqlx::migrate!`) is deliberately not used.
 //!
@@ -10,25 +11,32 @@
 
 pub mod registrations;
 pub mod users;
+pub mod writer;
 
 use std::borrow::Cow;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::migrate::{MigrateError, Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::ConnectOptions;
 
 /// How long a statement waits for a lock held by another connection before failing with
 /// `SQLITE_BUSY`; generous because WAL readers never block and writers are short.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Pool size: SQLite has a single writer, a few connections are enough for concurrent reads.
+/// Pool size: SQLite has a single writer (the [`writer`] task keeps one connection for its
+/// lifetime); the others serve the rare reads (start-up loads, seeding, counts).
 const MAX_CONNECTIONS: u32 = 4;
+
+/// Statements slower than this are logged at WARN by `sqlx`.
+const SLOW_STATEMENT: Duration = Duration::from_millis(500);
 
 /// The migrations, in version order, compiled into the binary (`migrations/*.sql`).
 /// Add a new file here (never edit an applied one: its checksum is recorded).
@@ -55,6 +63,13 @@ pub enum DbError {
     /// A query failed.
     #[error("database query failed: {0}")]
     Query(#[from] sqlx::Error),
+    /// The registration writer task has stopped (shutdown): the change was not stored.
+    #[error("the database writer has stopped")]
+    WriterStopped,
+    /// The group-commit transaction holding this change failed as a whole (shared by every
+    /// change of the batch).
+    #[error("database batch not committed: {0}")]
+    Batch(Arc<sqlx::Error>),
     /// A stored value does not have the expected form (e.g. an address that does not parse).
     #[error("corrupt value in column {column}: {value:?}")]
     Corrupt {
@@ -83,7 +98,12 @@ impl Db {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // sqlx logs every statement at DEBUG by default: one line per query on the hot
+            // path. Statements go to TRACE; slow ones still warn. (`tracing::log` is the `log`
+            // crate, enabled by sqlx itself: no extra dependency.)
+            .log_statements(tracing::log::LevelFilter::Trace)
+            .log_slow_statements(tracing::log::LevelFilter::Warn, SLOW_STATEMENT);
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .connect_with(options)

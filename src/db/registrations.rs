@@ -64,7 +64,8 @@ pub async fn apply(
     Ok(())
 }
 
-async fn apply_on(
+/// [`apply`] on an open connection (inside the caller's transaction), `now` in Unix ms.
+pub(crate) async fn apply_on(
     conn: &mut SqliteConnection,
     aor: &str,
     remove: &[String],
@@ -118,9 +119,18 @@ pub async fn load_all(db: &Db) -> Result<Vec<RegistrationRow>, DbError> {
 
 /// Deletes the bindings that expired at or before `now`; returns how many.
 pub async fn delete_expired(db: &Db, now: SystemTime) -> Result<u64, DbError> {
+    let mut conn = db.pool().acquire().await?;
+    delete_expired_on(&mut conn, now).await
+}
+
+/// [`delete_expired`] on an open connection.
+pub(crate) async fn delete_expired_on(
+    conn: &mut SqliteConnection,
+    now: SystemTime,
+) -> Result<u64, DbError> {
     let done = sqlx::query("DELETE FROM registrations WHERE expires_at <= ?1")
         .bind(unix_ms(now))
-        .execute(db.pool())
+        .execute(conn)
         .await?;
     Ok(done.rows_affected())
 }

@@ -74,8 +74,23 @@ pub async fn get(db: &Db, realm: &str, username: &str) -> Result<Option<UserReco
     .bind(username)
     .fetch_optional(db.pool())
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    Ok(Some(UserRecord {
+    row.as_ref().map(decode).transpose()
+}
+
+/// Every user of `realm` (the registrar's in-memory directory is loaded from this).
+pub async fn list_realm(db: &Db, realm: &str) -> Result<Vec<UserRecord>, DbError> {
+    let rows = sqlx::query(
+        "SELECT realm, username, display_name, ha1_md5, ha1_sha256, loopback_only, origin \
+         FROM users WHERE realm = ?1",
+    )
+    .bind(realm)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(decode).collect()
+}
+
+fn decode(row: &sqlx::sqlite::SqliteRow) -> Result<UserRecord, DbError> {
+    Ok(UserRecord {
         realm: row.try_get("realm")?,
         username: row.try_get("username")?,
         display_name: row.try_get("display_name")?,
@@ -83,7 +98,7 @@ pub async fn get(db: &Db, realm: &str, username: &str) -> Result<Option<UserReco
         ha1_sha256: row.try_get("ha1_sha256")?,
         loopback_only: row.try_get("loopback_only")?,
         origin: row.try_get("origin")?,
-    }))
+    })
 }
 
 /// Deletes the users of `origin` whose user name is not in `keep` (users removed from the

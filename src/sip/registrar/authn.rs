@@ -1,4 +1,5 @@
-//! Digest authentication of requests against the `users` table (RFC 3261 §22): REGISTER is
+//! Digest authentication of requests against the registrar's copy of the `users` table
+//! (RFC 3261 §22): REGISTER is
 //! challenged with 401/WWW-Authenticate; the call core uses
 //! [`Registrar::authenticate_request`] with [`AuthHeader::ProxyAuthorization`] to challenge
 //! INVITEs with 407/Proxy-Authenticate (RFC 3261 §22.3).
@@ -11,7 +12,7 @@
 
 use std::time::SystemTime;
 
-use crate::db::{self, users::UserRecord};
+use crate::db::users::UserRecord;
 use crate::sip::auth::{parse_authorization, Algorithm, AuthError, Credentials, DigestTarget};
 use crate::sip::message::{new_tag, HeaderName, Request, Response};
 use crate::sip::transport::Source;
@@ -79,13 +80,8 @@ impl Registrar {
                 return Err(reject(req, 400, "Malformed Authorization"));
             }
         };
-        let user = match db::users::get(&self.db, realm, &creds.username).await {
-            Ok(user) => user,
-            Err(error) => {
-                tracing::error!(%error, "user lookup failed");
-                return Err(reject(req, 500, "Database Error"));
-            }
-        };
+        // The in-memory directory (no SQL per request); `db::users` is the source of truth.
+        let user = self.user(&creds.username);
         if user.as_ref().is_some_and(|u| u.loopback_only) && !is_loopback(source.remote.ip()) {
             tracing::warn!(user = %creds.username, remote = %source.remote,
                 "user with a default password refused from a non-loopback address");
@@ -100,7 +96,7 @@ impl Registrar {
         let verdict = self.challenger.verify(
             &creds,
             &target,
-            |_, alg| stored_ha1(user.as_ref(), alg),
+            |_, alg| stored_ha1(user.as_deref(), alg),
             now,
         );
         match verdict {

@@ -1,17 +1,25 @@
 //! The registrar (RFC 3261 §10.3) and location service.
 //!
-//! `REGISTER` requests are authenticated with digest ([`crate::sip::auth`]), checked, and
-//! turned into an update of the bindings of one address-of-record (AOR). Every update is
-//! written to SQLite ([`crate::db::registrations`]) *before* the 200 is sent, so a restart
-//! keeps the registrations; the in-memory [`Binding`] map serves [`Registrar::contacts_for`]
+//! `REGISTER` requests are authenticated with digest ([`crate::sip::auth`]) against an
+//! in-memory copy of the `users` table (loaded at start, refreshed by
+//! [`Registrar::reload_users`]; no SQL per request), checked, and turned into an update of the
+//! bindings of one address-of-record (AOR). Every update is committed to SQLite through the
+//! group-commit writer ([`crate::db::writer`]) *before* the 200 is sent, so a restart keeps
+//! the registrations; the in-memory [`Binding`] map serves [`Registrar::contacts_for`]
 //! lookups for the call core without touching the database. Expired bindings are removed
 //! by [`Registrar::sweep`] (run periodically by [`Registrar::spawn_sweeper`]).
+//!
+//! Ordering and durability of one update (under the AOR's lock, see `serial`):
+//! snapshot → plan (§10.3 step 7) → writer commit (await ack) → install in memory → 200.
+//! Memory is only changed after the commit succeeded, so it never lists a binding that is
+//! not stored; if the commit fails the answer is 500 and memory keeps the previous bindings
+//! (which are exactly what the rolled-back database still holds).
 //!
 //! ```text
 //!  REGISTER ─► domain? ─► Require? ─► authenticated? ─► To = user? ─► contacts/expires ok? ─► CSeq in order?
 //!               │403        │420         │401/403/400       │404/403      │400/423             │500
 //!               ▼                                                                             ▼
-//!                                                            persist (SQLite) ─► update memory ─► 200 (all bindings, Date)
+//!                                               AOR lock ─► persist (group commit) ─► update memory ─► 200 (all bindings, Date)
 //! ```
 //!
 //! Depends on: `db`, `sip::message`, `sip::transport` (Source, FlowId), `sip::auth`.
@@ -21,12 +29,14 @@ mod date;
 mod location;
 mod register;
 mod seed;
+mod serial;
 
 pub use authn::AuthHeader;
 pub use date::http_date;
 pub use location::Binding;
 pub use seed::{seed_users, user_record, ConfiguredUser};
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
@@ -34,9 +44,13 @@ use std::time::{Duration, SystemTime};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::db::users::UserRecord;
+use crate::db::writer::RegistrationWriter;
 use crate::db::{self, Db, DbError};
+use crate::runtime::Lifecycle;
 use crate::sip::auth::{AuthError, DigestChallenger, DEFAULT_NONCE_TTL, DEFAULT_TRACKED_NONCES};
 use location::Location;
+use serial::AorLocks;
 
 /// Registrar policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,8 +107,14 @@ const MAX_BINDINGS_PER_AOR: usize = 32;
 /// The registrar: shared behind an `Arc` by the endpoint and the call core.
 #[derive(Debug)]
 pub struct Registrar {
-    /// Durable storage of users and bindings.
+    /// Durable storage of users and bindings (reads at start-up and on reload).
     db: Db,
+    /// The group-commit writer every binding change goes through.
+    writer: RegistrationWriter,
+    /// The users of our realm by user name, copied from `db::users` (the source of truth) so
+    /// that authentication does no SQL. A std RwLock: read per request, replaced on reload,
+    /// never held across an await.
+    users: RwLock<HashMap<String, Arc<UserRecord>>>,
     /// Policy.
     settings: RegistrarSettings,
     /// Digest challenges and verification for REGISTER (and INVITE via
@@ -103,14 +123,20 @@ pub struct Registrar {
     /// Bindings per AOR. A std RwLock: `contacts_for` readers (every call) far outnumber
     /// writers, and no guard is held across an await.
     location: RwLock<Location>,
-    /// Serialises "read bindings → persist → replace bindings" so concurrent REGISTERs for
-    /// one AOR cannot lose updates (held across the database write, hence a tokio Mutex).
-    updates: tokio::sync::Mutex<()>,
+    /// Serialises "read bindings → persist → replace bindings" per AOR so concurrent
+    /// REGISTERs for one AOR cannot lose updates; different AORs proceed in parallel.
+    aor_locks: AorLocks,
 }
 
 impl Registrar {
-    /// Creates the registrar, loading the stored bindings and deleting those already expired.
-    pub async fn new(db: Db, settings: RegistrarSettings) -> Result<Registrar, RegistrarError> {
+    /// Creates the registrar: loads the users of the realm and the stored bindings (deleting
+    /// those already expired), and spawns the group-commit writer on `lifecycle` (it drains
+    /// its queue and stops when `lifecycle.shutdown` is cancelled).
+    pub async fn new(
+        db: Db,
+        settings: RegistrarSettings,
+        lifecycle: &Lifecycle,
+    ) -> Result<Registrar, RegistrarError> {
         let now = SystemTime::now();
         let removed = db::registrations::delete_expired(&db, now).await?;
         let mut location = Location::default();
@@ -131,13 +157,41 @@ impl Registrar {
             "registrar bindings loaded"
         );
         let challenger = DigestChallenger::new(settings.nonce_ttl, DEFAULT_TRACKED_NONCES)?;
+        let users = load_users(&db, &settings.realm).await?;
+        tracing::info!(users = users.len(), realm = %settings.realm, "user directory loaded");
+        let writer = RegistrationWriter::spawn(
+            db.clone(),
+            lifecycle.shutdown.clone(),
+            &lifecycle.tracker,
+        );
         Ok(Registrar {
             db,
+            writer,
+            users: RwLock::new(users),
             settings,
             challenger,
             location: RwLock::new(location),
-            updates: tokio::sync::Mutex::new(()),
+            aor_locks: AorLocks::default(),
         })
+    }
+
+    /// Reloads the in-memory user directory from `db::users` (call after changing users, e.g.
+    /// after [`seed_users`]); returns how many users the realm has.
+    pub async fn reload_users(&self) -> Result<usize, DbError> {
+        let users = load_users(&self.db, &self.settings.realm).await?;
+        let n = users.len();
+        *self.users.write().unwrap_or_else(PoisonError::into_inner) = users;
+        tracing::info!(users = n, "user directory reloaded");
+        Ok(n)
+    }
+
+    /// The cached user record of `username` in our realm.
+    fn user(&self, username: &str) -> Option<Arc<UserRecord>> {
+        self.users
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(username)
+            .cloned()
     }
 
     /// The settings in force.
@@ -177,16 +231,19 @@ impl Registrar {
 
     /// Removes the bindings expired at `now` from memory and the database; returns how many
     /// were removed from memory.
+    ///
+    /// No AOR lock is taken: removing expired bindings commutes with updates (a concurrent
+    /// update drops expired bindings itself, and never re-stores an unchanged one).
     pub async fn sweep(&self, now: SystemTime) -> usize {
-        let _serial = self.updates.lock().await;
         let removed = self
             .location
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .sweep(now);
-        if let Err(error) = db::registrations::delete_expired(&self.db, now).await {
+        if let Err(error) = self.writer.delete_expired(now).await {
             tracing::warn!(%error, "cannot delete expired registrations");
         }
+        self.aor_locks.prune();
         if removed > 0 {
             tracing::debug!(removed, "expired bindings swept");
         }
@@ -242,6 +299,15 @@ impl Registrar {
                 .iter()
                 .any(|a| a.eq_ignore_ascii_case(host))
     }
+}
+
+/// The users of `realm` keyed by user name.
+async fn load_users(db: &Db, realm: &str) -> Result<HashMap<String, Arc<UserRecord>>, DbError> {
+    Ok(db::users::list_realm(db, realm)
+        .await?
+        .into_iter()
+        .map(|u| (u.username.clone(), Arc::new(u)))
+        .collect())
 }
 
 /// Whether `ip` is a loopback address (IPv4-mapped IPv6 included).

@@ -2,7 +2,6 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::db;
 use crate::sip::message::{
     new_tag, ContactValue, HeaderName, Host, Method, NameAddr, Request, Response, Uri,
 };
@@ -83,15 +82,17 @@ impl Registrar {
         let aor = self.aor_of(req, &user)?; // steps 4 and 5
         let update = parse_update(req, &self.settings)?; // step 6 and expiry checks
         let bindings = {
-            let _serial = self.updates.lock().await;
+            // Held until memory is updated: the next update of this AOR plans on our result.
+            let _aor = self.aor_locks.lock(&aor).await;
             let plan = plan_update(self.snapshot(&aor), &aor, &update, source, now)
                 .map_err(|e| e.respond(req))?; // step 7
-            let upserts: Vec<_> = plan.upserts.iter().map(Binding::to_row).collect();
-            if let Err(error) =
-                db::registrations::apply(&self.db, &aor, &plan.removed, &upserts).await
-            {
-                tracing::error!(%error, %aor, "cannot store registration");
-                return Err(reject(req, 500, "Database Error"));
+            if !plan.removed.is_empty() || !plan.upserts.is_empty() {
+                let upserts: Vec<_> = plan.upserts.iter().map(Binding::to_row).collect();
+                // Committed (group commit) before memory changes and before the 200.
+                if let Err(error) = self.writer.apply(&aor, plan.removed, upserts).await {
+                    tracing::error!(%error, %aor, "cannot store registration");
+                    return Err(reject(req, 500, "Database Error"));
+                }
             }
             self.install(&aor, plan.bindings.clone());
             plan.bindings

@@ -12,8 +12,8 @@ use tokio::net::UdpSocket;
 use tracing::Instrument;
 
 use super::stream::{deliver, Shared};
-use super::{same_family, FlowId, Source, Target, TransportError};
-use crate::sip::message::Transport;
+use super::{same_family, FlowId, Inbound, Source, Target, TransportError};
+use crate::sip::message::{ParseError, Transport};
 
 /// Largest UDP payload (IPv4 limit 65507, IPv6 jumbograms aside); one reusable buffer.
 const MAX_DATAGRAM: usize = 65535;
@@ -89,6 +89,21 @@ async fn recv_loop(shared: Arc<Shared>, socket: Arc<UdpSocket>, flow: FlowId) {
             local,
             flow: Some(flow),
         };
+        if datagram.len() > shared.options.max_message {
+            // The configured size limit applies to datagrams too; the endpoint answers 513
+            // when the head names a Via (RFC 3261 §21.5.13).
+            tracing::debug!(%remote, len = datagram.len(), "datagram over the size limit");
+            let item = Inbound::Malformed {
+                bytes: Bytes::copy_from_slice(datagram),
+                error: ParseError::TooLarge,
+                source,
+            };
+            tokio::select! {
+                _ = shared.shutdown.cancelled() => break,
+                sent = shared.inbound.send(item) => if sent.is_err() { break },
+            }
+            continue;
+        }
         if !deliver(
             &shared,
             Bytes::copy_from_slice(datagram),

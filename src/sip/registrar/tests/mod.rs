@@ -1,7 +1,9 @@
 //! Registrar tests on a temporary SQLite file, with explicit `now` (no sleeping): shared
-//! fixture and a small digest client here, the cases in [`register`] and [`auth`].
+//! fixture and a small digest client here, the cases in [`register`], [`auth`] and
+//! [`concurrent`].
 
 mod auth;
+mod concurrent;
 mod register;
 
 use std::net::SocketAddr;
@@ -10,6 +12,7 @@ use std::time::SystemTime;
 use anyhow::{bail, Context};
 
 use super::{seed_users, ConfiguredUser, Registrar, RegistrarSettings};
+use crate::runtime::Lifecycle;
 use crate::db::users::{self, UserRecord, ORIGIN_CONFIG};
 use crate::db::Db;
 use crate::sip::auth::{digest_response, ha1, Algorithm};
@@ -66,7 +69,7 @@ pub(super) async fn fixture() -> anyhow::Result<Fixture> {
         sha256_first: true,
         ..RegistrarSettings::new(DOMAIN)
     };
-    let registrar = Registrar::new(db, settings).await?;
+    let registrar = Registrar::new(db, settings, &Lifecycle::new()).await?;
     Ok(Fixture {
         _dir: dir,
         path,

@@ -7,6 +7,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::*;
+use crate::runtime::Lifecycle;
 use crate::db::{registrations, Db};
 use crate::sip::message::HeaderName;
 use crate::sip::registrar::{Registrar, RegistrarSettings};
@@ -179,7 +180,7 @@ async fn restart_keeps_bindings_and_sweep_expires_them() -> anyhow::Result<()> {
             .status,
         200
     );
-    let reopened = Registrar::new(Db::open(&f.path).await?, RegistrarSettings::new(DOMAIN)).await?;
+    let reopened = Registrar::new(Db::open(&f.path).await?, RegistrarSettings::new(DOMAIN), &Lifecycle::new()).await?;
     let bound = reopened.contacts_for(AOR);
     assert_eq!(bound.len(), 1);
     assert_eq!(
@@ -271,7 +272,7 @@ async fn require_path_and_address_literal_request_uri() -> anyhow::Result<()> {
 async fn default_order_challenges_md5_first() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let db = Db::open(&dir.path().join("t.db")).await?;
-    let registrar = Registrar::new(db, RegistrarSettings::new(DOMAIN)).await?;
+    let registrar = Registrar::new(db, RegistrarSettings::new(DOMAIN), &Lifecycle::new()).await?;
     let req = register("1001", "c-md5", 1, "Contact: <sip:1001@127.0.0.1:5070>\r\n")?;
     let resp = registrar.handle(&req, &local(), SystemTime::now()).await;
     let challenges: Vec<&str> = resp.headers.get_all(&HeaderName::WwwAuthenticate).collect();
