@@ -18,7 +18,6 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::migrate::{MigrateError, Migration, MigrationSource, MigrationType, Migrator};
@@ -66,10 +65,6 @@ pub enum DbError {
     /// The registration writer task has stopped (shutdown): the change was not stored.
     #[error("the database writer has stopped")]
     WriterStopped,
-    /// The group-commit transaction holding this change failed as a whole (shared by every
-    /// change of the batch).
-    #[error("database batch not committed: {0}")]
-    Batch(Arc<sqlx::Error>),
     /// A stored value does not have the expected form (e.g. an address that does not parse).
     #[error("corrupt value in column {column}: {value:?}")]
     Corrupt {

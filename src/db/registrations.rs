@@ -72,6 +72,16 @@ pub(crate) async fn apply_on(
     upsert: &[RegistrationRow],
     now: i64,
 ) -> Result<(), DbError> {
+    remove_contacts(&mut *conn, aor, remove).await?;
+    upsert_rows(conn, upsert, now).await
+}
+
+/// Deletes the bindings of `aor` whose contact is in `remove`.
+pub(crate) async fn remove_contacts(
+    conn: &mut SqliteConnection,
+    aor: &str,
+    remove: &[String],
+) -> Result<(), DbError> {
     for contact in remove {
         sqlx::query("DELETE FROM registrations WHERE aor = ?1 AND contact = ?2")
             .bind(aor)
@@ -79,30 +89,68 @@ pub(crate) async fn apply_on(
             .execute(&mut *conn)
             .await?;
     }
-    for row in upsert {
-        sqlx::query(
-            "INSERT OR REPLACE INTO registrations (aor, contact, expires_at, q, call_id, cseq, \
-             transport, source_addr, local_addr, flow_id, instance, reg_id, user_agent, path, \
-             updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-        )
-        .bind(&row.aor)
-        .bind(&row.contact)
-        .bind(unix_ms(row.expires_at))
-        .bind(row.q.map(f64::from))
-        .bind(&row.call_id)
-        .bind(i64::from(row.cseq))
-        .bind(&row.transport)
-        .bind(row.source.to_string())
-        .bind(row.local.to_string())
-        .bind(row.flow_id.and_then(|f| i64::try_from(f).ok()))
-        .bind(&row.instance)
-        .bind(row.reg_id.map(i64::from))
-        .bind(&row.user_agent)
-        .bind(&row.path)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    Ok(())
+}
+
+/// Column list of the upsert; 15 values per row.
+const UPSERT_COLUMNS: &str = "INSERT OR REPLACE INTO registrations (aor, contact, expires_at, q, \
+     call_id, cseq, transport, source_addr, local_addr, flow_id, instance, reg_id, user_agent, \
+     path, updated_at) VALUES ";
+
+/// Rows per multi-row INSERT, largest first: a batch of n rows takes few statements (each a
+/// round trip to the SQLite thread) while only these few statement texts are prepared and
+/// cached. 64 rows × 15 = 960 parameters, far below SQLite's limit (32766).
+const UPSERT_CHUNKS: [usize; 4] = [64, 16, 4, 1];
+
+/// Inserts or replaces `rows` (keyed by aor and contact), in order, with multi-row INSERTs.
+pub(crate) async fn upsert_rows(
+    conn: &mut SqliteConnection,
+    rows: &[RegistrationRow],
+    now: i64,
+) -> Result<(), DbError> {
+    let mut rest = rows;
+    for size in UPSERT_CHUNKS {
+        while rest.len() >= size {
+            let (chunk, tail) = rest.split_at(size);
+            upsert_chunk(&mut *conn, chunk, now).await?;
+            rest = tail;
+        }
     }
+    Ok(())
+}
+
+async fn upsert_chunk(
+    conn: &mut SqliteConnection,
+    rows: &[RegistrationRow],
+    now: i64,
+) -> Result<(), DbError> {
+    let mut sql = String::from(UPSERT_COLUMNS);
+    for i in 0..rows.len() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    }
+    let mut query = sqlx::query(&sql);
+    for row in rows {
+        query = query
+            .bind(&row.aor)
+            .bind(&row.contact)
+            .bind(unix_ms(row.expires_at))
+            .bind(row.q.map(f64::from))
+            .bind(&row.call_id)
+            .bind(i64::from(row.cseq))
+            .bind(&row.transport)
+            .bind(row.source.to_string())
+            .bind(row.local.to_string())
+            .bind(row.flow_id.and_then(|f| i64::try_from(f).ok()))
+            .bind(&row.instance)
+            .bind(row.reg_id.map(i64::from))
+            .bind(&row.user_agent)
+            .bind(&row.path)
+            .bind(now);
+    }
+    query.execute(conn).await?;
     Ok(())
 }
 

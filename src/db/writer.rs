@@ -5,23 +5,26 @@
 //! ```text
 //!  callers ── WriteJob{op, ack} ──► bounded queue ──► writer task
 //!                                                      │ recv_many (≤ MAX_BATCH)
-//!                                                      │ BEGIN IMMEDIATE
-//!                                                      │   per op: SAVEPOINT → apply → RELEASE
-//!                                                      │           (error: ROLLBACK TO → that op fails alone)
-//!                                                      │ COMMIT (error: ROLLBACK → every op fails)
-//!                                                      ▼
-//!                                                   ack each op (Ok only once committed)
+//!                                                      │ BEGIN
+//!                                                      │   ops in order (upserts coalesced
+//!                                                      │   into multi-row INSERTs)
+//!                                                      │ COMMIT ──ok──► ack each op
+//!                                                      │   └─error─► ROLLBACK; each op again in
+//!                                                      ▼             its own transaction, ack each
 //! ```
 //!
-//! An `Ok` ack means the change is committed (in WAL mode with `synchronous=NORMAL`: survives a
-//! process crash). On shutdown the task closes its queue, applies what is still queued, acks
+//! Every statement is a round trip to sqlx's SQLite thread (two thread wake-ups), so the
+//! batch path keeps statements per change near zero (no per-change savepoints: isolation of
+//! a failing change is done by the one-by-one retry). An `Ok` ack means the change is
+//! committed (WAL with `synchronous=NORMAL`: survives a process crash; a power loss may lose
+//! the last commits, the trade-off chosen in [`Db::open`]). On shutdown the task closes its queue, applies what is still queued, acks
 //! it and ends; later submissions fail with [`DbError::WriterStopped`].
 //!
 //! Depends on: the rest of `db` only.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use sqlx::pool::PoolConnection;
 use sqlx::{Sqlite, SqliteConnection};
@@ -36,6 +39,9 @@ use super::{unix_ms, Db, DbError};
 /// REGISTERs per second while one commit runs; beyond that callers wait (back-pressure)
 /// instead of growing memory without bound.
 pub const WRITE_QUEUE: usize = 1024;
+
+/// A batch slower than this is logged at WARN: callers wait that long for their answer.
+const SLOW_BATCH: Duration = Duration::from_millis(100);
 
 /// Most changes applied in one transaction: bounds how long one commit (and so the latest
 /// caller's answer) takes, while still amortising the commit over many changes.
@@ -189,74 +195,130 @@ impl WriterTask {
     }
 }
 
-/// Applies `batch` in one transaction and acks every job; empties `batch`.
+/// Applies `batch` in one transaction and acks every job; empties `batch`. If the batch
+/// fails (one bad change, or the commit), it is rolled back and each change is retried in
+/// its own transaction, so only the failing ones are refused.
 async fn write_batch(
     conn: &mut PoolConnection<Sqlite>,
     batch: &mut Vec<WriteJob>,
     stats: &WriterStats,
 ) {
     stats.batches.fetch_add(1, Ordering::Relaxed);
-    stats
-        .ops
-        .fetch_add(u64::try_from(batch.len()).unwrap_or(u64::MAX), Ordering::Relaxed);
+    stats.ops.fetch_add(
+        u64::try_from(batch.len()).unwrap_or(u64::MAX),
+        Ordering::Relaxed,
+    );
+    let started = Instant::now();
+    let ops = batch.len();
     let now_ms = unix_ms(SystemTime::now());
     let outcome = async {
         let mut tx = sqlx::Connection::begin(&mut **conn).await?;
-        let mut results = Vec::with_capacity(batch.len());
-        for job in batch.iter() {
-            results.push(apply_isolated(&mut tx, &job.op, now_ms).await?);
-        }
+        let counts = apply_all(&mut tx, batch, now_ms).await?;
         tx.commit().await?;
-        Ok::<_, sqlx::Error>(results)
+        Ok::<_, DbError>(counts)
     }
     .await;
     match outcome {
-        Ok(results) => {
-            for (job, result) in batch.drain(..).zip(results) {
+        Ok(counts) => {
+            for (job, count) in batch.drain(..).zip(counts) {
                 // A caller that gave up no longer listens: nothing to do.
+                let _ = job.ack.send(Ok(count));
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, ops = batch.len(), "registration batch failed; retrying one by one");
+            for job in batch.drain(..) {
+                let result = write_one(conn, &job.op, now_ms).await;
+                if let Err(error) = &result {
+                    tracing::error!(%error, "registration change not stored");
+                }
                 let _ = job.ack.send(result);
             }
         }
-        Err(error) => {
-            tracing::error!(%error, ops = batch.len(), "registration batch not committed");
-            let error = Arc::new(error);
-            for job in batch.drain(..) {
-                let _ = job.ack.send(Err(DbError::Batch(error.clone())));
+    }
+    let elapsed = started.elapsed();
+    if elapsed > SLOW_BATCH {
+        tracing::warn!(
+            ops,
+            elapsed_ms = elapsed.as_millis(),
+            "slow registration batch"
+        );
+    } else {
+        tracing::trace!(
+            ops,
+            elapsed_us = elapsed.as_micros(),
+            "registration batch committed"
+        );
+    }
+}
+
+/// Applies the ops of `batch` in order on `conn` (inside a transaction); returns the rows
+/// each affected. Consecutive upserts are coalesced into multi-row INSERTs: they are flushed
+/// before any delete, so the effect is exactly that of applying the ops one by one.
+async fn apply_all(
+    conn: &mut SqliteConnection,
+    batch: &[WriteJob],
+    now_ms: i64,
+) -> Result<Vec<u64>, DbError> {
+    let mut counts = Vec::with_capacity(batch.len());
+    let mut pending: Vec<&RegistrationRow> = Vec::new();
+    for job in batch {
+        match &job.op {
+            WriteOp::Apply {
+                aor,
+                remove,
+                upsert,
+            } => {
+                if !remove.is_empty() {
+                    flush(&mut *conn, &mut pending, now_ms).await?;
+                    registrations::remove_contacts(&mut *conn, aor, remove).await?;
+                }
+                pending.extend(upsert);
+                counts.push(u64::try_from(remove.len() + upsert.len()).unwrap_or(u64::MAX));
+            }
+            WriteOp::DeleteExpired { now } => {
+                flush(&mut *conn, &mut pending, now_ms).await?;
+                counts.push(registrations::delete_expired_on(&mut *conn, *now).await?);
             }
         }
     }
-    tracing::trace!(batches = stats.batches.load(Ordering::Relaxed), "registration batch done");
+    flush(conn, &mut pending, now_ms).await?;
+    Ok(counts)
 }
 
-/// Runs `op` inside a savepoint so that its failure undoes only its own changes. The outer
-/// error is a failure of the savepoint machinery itself (the whole batch is then lost).
-async fn apply_isolated(
-    tx: &mut SqliteConnection,
+/// Writes the coalesced upserts.
+async fn flush(
+    conn: &mut SqliteConnection,
+    pending: &mut Vec<&RegistrationRow>,
+    now_ms: i64,
+) -> Result<(), DbError> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<RegistrationRow> = pending.drain(..).cloned().collect();
+    registrations::upsert_rows(conn, &rows, now_ms).await
+}
+
+/// One op in its own transaction (the retry path after a failed batch).
+async fn write_one(
+    conn: &mut PoolConnection<Sqlite>,
     op: &WriteOp,
     now_ms: i64,
-) -> Result<Result<u64, DbError>, sqlx::Error> {
-    let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
-    match apply_op(&mut savepoint, op, now_ms).await {
-        Ok(rows) => {
-            savepoint.commit().await?;
-            Ok(Ok(rows))
+) -> Result<u64, DbError> {
+    let mut tx = sqlx::Connection::begin(&mut **conn).await?;
+    let count = match op {
+        WriteOp::Apply {
+            aor,
+            remove,
+            upsert,
+        } => {
+            registrations::apply_on(&mut tx, aor, remove, upsert, now_ms).await?;
+            u64::try_from(remove.len() + upsert.len()).unwrap_or(u64::MAX)
         }
-        Err(error) => {
-            tracing::warn!(%error, "registration change rolled back");
-            savepoint.rollback().await?;
-            Ok(Err(error))
-        }
-    }
-}
-
-async fn apply_op(conn: &mut SqliteConnection, op: &WriteOp, now_ms: i64) -> Result<u64, DbError> {
-    match op {
-        WriteOp::Apply { aor, remove, upsert } => {
-            registrations::apply_on(conn, aor, remove, upsert, now_ms).await?;
-            Ok(u64::try_from(remove.len() + upsert.len()).unwrap_or(u64::MAX))
-        }
-        WriteOp::DeleteExpired { now } => registrations::delete_expired_on(conn, *now).await,
-    }
+        WriteOp::DeleteExpired { now } => registrations::delete_expired_on(&mut tx, *now).await?,
+    };
+    tx.commit().await?;
+    Ok(count)
 }
 
 #[cfg(test)]

@@ -110,56 +110,98 @@ impl HeaderName {
         Self::from_bytes(name.as_bytes())
     }
 
-    /// Maps a lower-cased name to a known variant (including compact forms).
+    /// Maps a lower-cased name to a known variant (including compact forms). Dispatches on
+    /// the first byte so that only a handful of names are compared.
     fn known(lower: &[u8]) -> Option<HeaderName> {
         use HeaderName as H;
-        Some(match lower {
-            b"via" | b"v" => H::Via,
-            b"from" | b"f" => H::From,
-            b"to" | b"t" => H::To,
-            b"call-id" | b"i" => H::CallId,
-            b"cseq" => H::CSeq,
-            b"contact" | b"m" => H::Contact,
-            b"max-forwards" => H::MaxForwards,
-            b"content-length" | b"l" => H::ContentLength,
-            b"content-type" | b"c" => H::ContentType,
-            b"expires" => H::Expires,
-            b"min-expires" => H::MinExpires,
-            b"route" => H::Route,
-            b"record-route" => H::RecordRoute,
-            b"authorization" => H::Authorization,
-            b"proxy-authorization" => H::ProxyAuthorization,
-            b"www-authenticate" => H::WwwAuthenticate,
-            b"proxy-authenticate" => H::ProxyAuthenticate,
-            b"authentication-info" => H::AuthenticationInfo,
-            b"allow" => H::Allow,
-            b"supported" | b"k" => H::Supported,
-            b"require" => H::Require,
-            b"proxy-require" => H::ProxyRequire,
-            b"unsupported" => H::Unsupported,
-            b"user-agent" => H::UserAgent,
-            b"server" => H::Server,
-            b"date" => H::Date,
-            b"timestamp" => H::Timestamp,
-            b"subject" | b"s" => H::Subject,
-            b"accept" => H::Accept,
-            b"event" | b"o" => H::Event,
-            b"refer-to" | b"r" => H::ReferTo,
-            b"referred-by" | b"b" => H::ReferredBy,
-            b"session-expires" | b"x" => H::SessionExpires,
-            b"min-se" => H::MinSe,
-            b"warning" => H::Warning,
-            b"retry-after" => H::RetryAfter,
-            // Registered compact forms of headers without a variant (IANA registry).
-            b"e" => H::Other("Content-Encoding".into()),
-            b"u" => H::Other("Allow-Events".into()),
-            b"a" => H::Other("Accept-Contact".into()),
-            b"j" => H::Other("Reject-Contact".into()),
-            b"d" => H::Other("Request-Disposition".into()),
-            b"y" => H::Other("Identity".into()),
-            b"n" => H::Other("Identity-Info".into()),
-            _ => return None,
-        })
+        let other = |s: &str| Some(H::Other(s.into()));
+        match *lower.first()? {
+            b'a' => match lower {
+                b"accept" => Some(H::Accept),
+                b"allow" => Some(H::Allow),
+                b"authorization" => Some(H::Authorization),
+                b"authentication-info" => Some(H::AuthenticationInfo),
+                // Registered compact forms of headers without a variant (IANA registry).
+                b"a" => other("Accept-Contact"),
+                _ => None,
+            },
+            b'b' => matches!(lower, b"b").then_some(H::ReferredBy),
+            b'c' => match lower {
+                b"call-id" => Some(H::CallId),
+                b"cseq" => Some(H::CSeq),
+                b"contact" => Some(H::Contact),
+                b"content-length" => Some(H::ContentLength),
+                b"content-type" | b"c" => Some(H::ContentType),
+                _ => None,
+            },
+            b'd' => match lower {
+                b"date" => Some(H::Date),
+                b"d" => other("Request-Disposition"),
+                _ => None,
+            },
+            b'e' => match lower {
+                b"expires" => Some(H::Expires),
+                b"event" => Some(H::Event),
+                b"e" => other("Content-Encoding"),
+                _ => None,
+            },
+            b'f' => matches!(lower, b"from" | b"f").then_some(H::From),
+            b'i' => matches!(lower, b"i").then_some(H::CallId),
+            b'j' => matches!(lower, b"j").then(|| H::Other("Reject-Contact".into())),
+            b'k' => matches!(lower, b"k").then_some(H::Supported),
+            b'l' => matches!(lower, b"l").then_some(H::ContentLength),
+            b'm' => match lower {
+                b"m" => Some(H::Contact),
+                b"max-forwards" => Some(H::MaxForwards),
+                b"min-expires" => Some(H::MinExpires),
+                b"min-se" => Some(H::MinSe),
+                _ => None,
+            },
+            b'n' => matches!(lower, b"n").then(|| H::Other("Identity-Info".into())),
+            b'o' => matches!(lower, b"o").then_some(H::Event),
+            b'p' => match lower {
+                b"proxy-authorization" => Some(H::ProxyAuthorization),
+                b"proxy-authenticate" => Some(H::ProxyAuthenticate),
+                b"proxy-require" => Some(H::ProxyRequire),
+                _ => None,
+            },
+            b'r' => match lower {
+                b"route" => Some(H::Route),
+                b"record-route" => Some(H::RecordRoute),
+                b"require" => Some(H::Require),
+                b"refer-to" | b"r" => Some(H::ReferTo),
+                b"referred-by" => Some(H::ReferredBy),
+                b"retry-after" => Some(H::RetryAfter),
+                _ => None,
+            },
+            b's' => match lower {
+                b"supported" => Some(H::Supported),
+                b"server" => Some(H::Server),
+                b"subject" | b"s" => Some(H::Subject),
+                b"session-expires" => Some(H::SessionExpires),
+                _ => None,
+            },
+            b't' => match lower {
+                b"to" | b"t" => Some(H::To),
+                b"timestamp" => Some(H::Timestamp),
+                _ => None,
+            },
+            b'u' => match lower {
+                b"user-agent" => Some(H::UserAgent),
+                b"unsupported" => Some(H::Unsupported),
+                b"u" => other("Allow-Events"),
+                _ => None,
+            },
+            b'v' => matches!(lower, b"via" | b"v").then_some(H::Via),
+            b'w' => match lower {
+                b"www-authenticate" => Some(H::WwwAuthenticate),
+                b"warning" => Some(H::Warning),
+                _ => None,
+            },
+            b'x' => matches!(lower, b"x").then_some(H::SessionExpires),
+            b'y' => matches!(lower, b"y").then(|| H::Other("Identity".into())),
+            _ => None,
+        }
     }
 
     /// The canonical (long-form) name, e.g. `"Call-ID"`, `"CSeq"`, `"WWW-Authenticate"`.
@@ -336,5 +378,58 @@ mod tests {
             "WWW-Authenticate"
         );
         assert_ne!(HeaderName::Via, HeaderName::From);
+    }
+
+    #[test]
+    fn every_canonical_name_parses_back() {
+        use HeaderName as H;
+        let all = [
+            H::Via,
+            H::From,
+            H::To,
+            H::CallId,
+            H::CSeq,
+            H::Contact,
+            H::MaxForwards,
+            H::ContentLength,
+            H::ContentType,
+            H::Expires,
+            H::MinExpires,
+            H::Route,
+            H::RecordRoute,
+            H::Authorization,
+            H::ProxyAuthorization,
+            H::WwwAuthenticate,
+            H::ProxyAuthenticate,
+            H::AuthenticationInfo,
+            H::Allow,
+            H::Supported,
+            H::Require,
+            H::ProxyRequire,
+            H::Unsupported,
+            H::UserAgent,
+            H::Server,
+            H::Date,
+            H::Timestamp,
+            H::Subject,
+            H::Accept,
+            H::Event,
+            H::ReferTo,
+            H::ReferredBy,
+            H::SessionExpires,
+            H::MinSe,
+            H::Warning,
+            H::RetryAfter,
+        ];
+        for h in all {
+            assert_eq!(HeaderName::parse(h.as_str()), h, "{h}");
+            assert_eq!(
+                HeaderName::parse(&h.as_str().to_ascii_uppercase()),
+                h,
+                "{h}"
+            );
+            assert_eq!(h.static_name(), h.as_str());
+            assert!(!matches!(HeaderName::parse(h.as_str()), H::Other(_)));
+        }
     }
 }

@@ -2,13 +2,26 @@
 //! linear-whitespace trimming, and list splitting aware of quoted strings and `<...>`.
 //! Depends on nothing else in the crate.
 
+/// Lookup table for [`is_token_char`] (built at compile time).
+const TOKEN_CHARS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+            );
+        i += 1;
+    }
+    table
+};
+
 /// RFC 3261 §25.1 `token` character.
+#[inline]
 pub(crate) fn is_token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-        )
+    TOKEN_CHARS[usize::from(b)]
 }
 
 /// Whether `s` is a non-empty RFC 3261 `token`.
@@ -17,6 +30,7 @@ pub(crate) fn is_token(s: &str) -> bool {
 }
 
 /// Linear whitespace inside an (already unfolded) header value: SP, HTAB, CR, LF.
+#[inline]
 pub(crate) fn is_lws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
@@ -34,6 +48,10 @@ pub(crate) fn trim_lws(s: &str) -> &str {
 /// outside `<...>`. Returns its byte index.
 pub(crate) fn find_unquoted(s: &str, needle: u8) -> Option<usize> {
     let bytes = s.as_bytes();
+    // Fast path: without quotes or brackets every occurrence counts.
+    if memchr::memchr2(b'"', b'<', bytes).is_none() {
+        return memchr::memchr(needle, bytes);
+    }
     let mut in_quotes = false;
     let mut in_angle = false;
     let mut i = 0;

@@ -182,7 +182,7 @@ fn make_header(
 ) -> Result<Header, ParseError> {
     let bad = ParseError::BadHeader { line };
     let text = src.get(start..end).ok_or(bad.clone())?;
-    let colon = text.find(':').ok_or(bad.clone())?;
+    let colon = memchr::memchr(b':', text.as_bytes()).ok_or(bad.clone())?;
     // RFC 3261 §7.3.1: whitespace is allowed between the name and the colon.
     let name = text
         .get(..colon)
@@ -193,8 +193,13 @@ fn make_header(
     }
     let raw_value = text.get(colon + 1..).unwrap_or("");
     let name = HeaderName::from_bytes(name.as_bytes());
+    // RFC 3261 §7.3.1: CR and LF appear only as CRLF line folding, never bare.
+    let has_bare_eol = |v: &str| memchr::memchr2(b'\r', b'\n', v.as_bytes()).is_some();
     if folded {
         let unfolded = unfold(raw_value);
+        if has_bare_eol(&unfolded) {
+            return Err(bad);
+        }
         return Ok(Header::from_wire(
             name,
             Arc::clone(src),
@@ -202,6 +207,9 @@ fn make_header(
             (0, 0),
             Some(unfolded.into_boxed_str()),
         ));
+    }
+    if has_bare_eol(raw_value) {
+        return Err(bad);
     }
     let value = trim_lws(raw_value);
     let vstart =

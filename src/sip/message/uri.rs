@@ -33,10 +33,11 @@ impl Host {
         if let Ok(v4) = s.parse::<Ipv4Addr>() {
             return Ok(Host::V4(v4));
         }
-        // RFC 3261 §25.1 hostname = *( domainlabel "." ) toplabel [ "." ]
+        // RFC 3261 §25.1 hostname = *( domainlabel "." ) toplabel [ "." ]; '_' is tolerated
+        // because some devices use host names containing it.
         let ok = s
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
             && !s.starts_with(['.', '-']);
         if ok {
             Ok(Host::Name(s.to_owned()))
@@ -137,19 +138,19 @@ impl SipUri {
     fn parse_rest(scheme: Scheme, rest: &str) -> Result<SipUri, ParseError> {
         // RFC 3261 §25.1: '@' cannot appear unescaped in params or headers, so the last
         // '@' ends the userinfo (the user part itself may contain '?', ';' and '/').
-        let (userinfo, after_user) = match rest.rfind('@') {
-            Some(i) => (Some(&rest[..i]), &rest[i + 1..]),
+        let (userinfo, after_user) = match rest.rsplit_once('@') {
+            Some((u, h)) => (Some(u), h),
             None => (None, rest),
         };
-        let (hostpart, headers) = match after_user.find('?') {
-            Some(i) => (&after_user[..i], Some(&after_user[i + 1..])),
+        let (hostpart, headers) = match after_user.split_once('?') {
+            Some((h, q)) => (h, Some(q)),
             None => (after_user, None),
         };
         let (user, password) = match userinfo {
             None => (None, None),
             Some(ui) => {
-                let (u, p) = match ui.find(':') {
-                    Some(i) => (&ui[..i], Some(&ui[i + 1..])),
+                let (u, p) = match ui.split_once(':') {
+                    Some((u, p)) => (u, Some(p)),
                     None => (ui, None),
                 };
                 if u.is_empty() || !u.bytes().all(is_user_char) {
@@ -242,8 +243,7 @@ impl Uri {
         {
             return Err(ParseError::BadUri);
         }
-        let colon = s.find(':').ok_or(ParseError::BadUri)?;
-        let (scheme, rest) = (&s[..colon], &s[colon + 1..]);
+        let (scheme, rest) = s.split_once(':').ok_or(ParseError::BadUri)?;
         let scheme_ok = scheme
             .as_bytes()
             .first()
@@ -304,6 +304,7 @@ impl fmt::Display for Uri {
 }
 
 /// RFC 3261 §25.1 `unreserved` (alphanum / mark) plus `%` for escapes.
+#[inline]
 fn is_unreserved_or_escape(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
@@ -313,21 +314,30 @@ fn is_unreserved_or_escape(b: u8) -> bool {
 }
 
 /// RFC 3261 §25.1 `user`: unreserved / escaped / user-unreserved.
+#[inline]
+/// An unescaped `#` is tolerated: phones send feature codes such as `sip:*97#@host`.
 fn is_user_char(b: u8) -> bool {
-    is_unreserved_or_escape(b) || matches!(b, b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/')
+    is_unreserved_or_escape(b)
+        || matches!(
+            b,
+            b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/' | b'#'
+        )
 }
 
 /// RFC 3261 §25.1 `password`.
+#[inline]
 fn is_password_char(b: u8) -> bool {
     is_unreserved_or_escape(b) || matches!(b, b'&' | b'=' | b'+' | b'$' | b',')
 }
 
 /// RFC 3261 §25.1 `paramchar`.
+#[inline]
 pub(crate) fn is_uri_param_char(b: u8) -> bool {
     is_unreserved_or_escape(b) || matches!(b, b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$')
 }
 
 /// RFC 3261 §25.1 `hname`/`hvalue` characters plus `=` and `&` separators.
+#[inline]
 fn is_uri_header_char(b: u8) -> bool {
     is_unreserved_or_escape(b)
         || matches!(

@@ -26,6 +26,7 @@ fn valid_uris_round_trip() {
         "sip:cal%6Cer@host5.example.net;%6C%72;n%61me=v%61lue%25%34%31",
         "nobodyKnowsThisScheme:totallyopaquecontent",
         "soap.beep://192.0.2.103:3002",
+        "sip:*97#@pbx_1.example.com",
     ];
     for input in cases {
         let uri = Uri::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));

@@ -159,11 +159,8 @@ impl Registrar {
         let challenger = DigestChallenger::new(settings.nonce_ttl, DEFAULT_TRACKED_NONCES)?;
         let users = load_users(&db, &settings.realm).await?;
         tracing::info!(users = users.len(), realm = %settings.realm, "user directory loaded");
-        let writer = RegistrationWriter::spawn(
-            db.clone(),
-            lifecycle.shutdown.clone(),
-            &lifecycle.tracker,
-        );
+        let writer =
+            RegistrationWriter::spawn(db.clone(), lifecycle.shutdown.clone(), &lifecycle.tracker);
         Ok(Registrar {
             db,
             writer,

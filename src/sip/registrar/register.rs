@@ -97,7 +97,8 @@ impl Registrar {
             self.install(&aor, plan.bindings.clone());
             plan.bindings
         };
-        tracing::info!(%aor, remote = %source.remote, bindings = bindings.len(), "registered");
+        // Per-request success at DEBUG: thousands per second at INFO would flood the log.
+        tracing::debug!(%aor, remote = %source.remote, bindings = bindings.len(), "registered");
         Ok(ok_response(req, &bindings, &update.path, now)) // step 8
     }
 

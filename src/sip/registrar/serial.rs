@@ -47,6 +47,9 @@ impl AorLocks {
     /// Number of entries (tests).
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {
-        self.map.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.map
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 }

@@ -67,9 +67,8 @@ impl ServerNonInviteState {
 #[derive(Debug)]
 pub struct ServerNonInvite<D> {
     state: ServerNonInviteState,
-    /// The request that created the transaction.
-    request: Request,
-    /// Where responses go.
+    /// Where responses go. (The request itself is not kept: the TU got it, and retransmissions
+    /// are matched by key; at high request rates Timer J keeps many of these alive.)
     dest: D,
     /// Reliable transports get a zero Timer J.
     reliable: bool,
@@ -82,10 +81,9 @@ pub struct ServerNonInvite<D> {
 
 impl<D: Clone + std::fmt::Debug> ServerNonInvite<D> {
     /// Create the transaction for a new request (RFC 3261 §17.2.2).
-    pub fn new(request: Request, dest: D, reliable: bool, config: TimerConfig) -> Self {
+    pub fn new(dest: D, reliable: bool, config: TimerConfig) -> Self {
         Self {
             state: ServerNonInviteState::Trying,
-            request,
             dest,
             reliable,
             config,
@@ -97,11 +95,6 @@ impl<D: Clone + std::fmt::Debug> ServerNonInvite<D> {
     /// Current state.
     pub fn state(&self) -> ServerNonInviteState {
         self.state
-    }
-
-    /// The request that created the transaction.
-    pub fn request(&self) -> &Request {
-        &self.request
     }
 
     /// The final response sent, if any.

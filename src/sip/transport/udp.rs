@@ -35,13 +35,38 @@ pub(super) async fn bind(shared: &Shared, addr: SocketAddr) -> Result<UdpSlot, T
         addr,
         source,
     };
-    let socket = UdpSocket::bind(addr).await.map_err(bind_err)?;
+    let socket = bind_socket(addr).map_err(bind_err)?;
     let local = socket.local_addr().map_err(bind_err)?;
     Ok(UdpSlot {
         flow: shared.next_flow_id(),
         local,
         socket: Arc::new(socket),
     })
+}
+
+/// Socket buffer size asked for on UDP listeners. The default (~208 KiB) overflows under
+/// bursts of a few thousand requests per second and the kernel drops datagrams, which
+/// then cost a retransmission (500 ms); the kernel caps the request at `net.core.rmem_max`.
+const UDP_BUFFER: usize = 4 * 1024 * 1024;
+
+/// Binds a non-blocking UDP socket with enlarged buffers (best effort: a kernel refusing
+/// the size keeps its default).
+fn bind_socket(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if addr.is_ipv6() {
+        // A wildcard IPv6 bind stays dual-stack, as with a plain bind on Linux.
+        let _ = socket.set_only_v6(false);
+    }
+    if let Err(error) = socket.set_recv_buffer_size(UDP_BUFFER) {
+        tracing::debug!(%error, "UDP receive buffer not enlarged");
+    }
+    if let Err(error) = socket.set_send_buffer_size(UDP_BUFFER) {
+        tracing::debug!(%error, "UDP send buffer not enlarged");
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    UdpSocket::from_std(socket.into())
 }
 
 /// Starts the receive loop of one socket.

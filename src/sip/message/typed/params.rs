@@ -72,7 +72,7 @@ impl Params {
     /// returned on any violation.
     pub(crate) fn parse_with(
         input: &str,
-        valid: fn(u8) -> bool,
+        valid: impl Fn(u8) -> bool + Copy,
         err: ParseError,
     ) -> Result<Params, ParseError> {
         let mut out = Vec::new();
@@ -99,7 +99,7 @@ impl Params {
 /// Parses one `name[=value]` item.
 fn parse_one(
     item: &str,
-    valid: fn(u8) -> bool,
+    valid: impl Fn(u8) -> bool + Copy,
     err: &ParseError,
 ) -> Result<(String, Option<String>), ParseError> {
     let (name, value) = match item.find('=') {
@@ -145,6 +145,7 @@ pub(crate) fn is_quoted_string(s: &str) -> bool {
 
 /// Character class for generic header parameters (token chars plus the host/IPv6
 /// characters that appear in `received=`/`maddr=` values).
+#[inline]
 pub(crate) fn is_generic_param_char(b: u8) -> bool {
     crate::sip::message::lex::is_token_char(b) || matches!(b, b':' | b'[' | b']')
 }

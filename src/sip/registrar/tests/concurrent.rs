@@ -49,7 +49,11 @@ async fn register_as(
 ) -> anyhow::Result<u16> {
     let first = register(user, call_id, cseq, &format!("Contact: <{contact}>\r\n"))?;
     let challenge = registrar.handle(&first, &local(), now).await;
-    anyhow::ensure!(challenge.status == 401, "expected 401, got {}", challenge.status);
+    anyhow::ensure!(
+        challenge.status == 401,
+        "expected 401, got {}",
+        challenge.status
+    );
     let mut client = Client::from_challenge(&challenge, user, &format!("pw{user}"))?;
     let auth = client.header("REGISTER", &format!("sip:{DOMAIN}"));
     let extra = format!("Contact: <{contact}>\r\nAuthorization: {auth}\r\n");
@@ -64,7 +68,12 @@ async fn db_rows(registrar: &Registrar) -> anyhow::Result<Rows> {
     Ok(registrations::load_all(registrar.registrar_db())
         .await?
         .into_iter()
-        .map(|r| ((r.aor, r.contact), (r.call_id, r.cseq, unix_ms(r.expires_at))))
+        .map(|r| {
+            (
+                (r.aor, r.contact),
+                (r.call_id, r.cseq, unix_ms(r.expires_at)),
+            )
+        })
         .collect())
 }
 
@@ -73,7 +82,10 @@ fn memory_rows(registrar: &Registrar, aors: &[String]) -> Rows {
         .flat_map(|aor| registrar.contacts_for(aor))
         .map(|b| {
             let r = b.to_row();
-            ((r.aor, r.contact), (r.call_id, r.cseq, unix_ms(r.expires_at)))
+            (
+                (r.aor, r.contact),
+                (r.call_id, r.cseq, unix_ms(r.expires_at)),
+            )
         })
         .collect()
 }
@@ -92,7 +104,15 @@ async fn concurrent_registers_lose_nothing_and_memory_equals_db() -> anyhow::Res
             tasks.spawn(async move {
                 let user = format!("{}", 2000 + i);
                 let contact = format!("sip:{user}@192.0.2.{device}:5060");
-                register_as(&registrar, &user, &format!("d{i}-{device}"), 1, &contact, now).await
+                register_as(
+                    &registrar,
+                    &user,
+                    &format!("d{i}-{device}"),
+                    1,
+                    &contact,
+                    now,
+                )
+                .await
             });
         }
     }
@@ -101,7 +121,15 @@ async fn concurrent_registers_lose_nothing_and_memory_equals_db() -> anyhow::Res
         let registrar = registrar.clone();
         tasks.spawn(async move {
             let contact = format!("sip:1001@198.51.100.{device}:5060");
-            register_as(&registrar, "1001", &format!("dev{device}"), 1, &contact, now).await
+            register_as(
+                &registrar,
+                "1001",
+                &format!("dev{device}"),
+                1,
+                &contact,
+                now,
+            )
+            .await
         });
     }
     let mut statuses = Vec::new();
@@ -116,15 +144,25 @@ async fn concurrent_registers_lose_nothing_and_memory_equals_db() -> anyhow::Res
     for cseq in (10..40).step_by(2) {
         let registrar = registrar.clone();
         tasks.spawn(async move {
-            register_as(&registrar, "1001", "refresh", cseq, "sip:1001@203.0.113.9:5060", now)
-                .await
+            register_as(
+                &registrar,
+                "1001",
+                "refresh",
+                cseq,
+                "sip:1001@203.0.113.9:5060",
+                now,
+            )
+            .await
         });
     }
     let mut statuses = Vec::new();
     while let Some(done) = tasks.join_next().await {
         statuses.push(done??);
     }
-    assert!(statuses.iter().all(|&s| s == 200 || s == 500), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|&s| s == 200 || s == 500),
+        "{statuses:?}"
+    );
     assert!(statuses.contains(&200));
 
     let aors: Vec<String> = (0..USERS)
@@ -156,7 +194,11 @@ async fn users_added_after_start_authenticate_after_reload() -> anyhow::Result<(
         display_name: None,
         loopback_only: false,
     };
-    users::upsert(registrar.registrar_db(), &super::super::user_record(DOMAIN, &late)).await?;
+    users::upsert(
+        registrar.registrar_db(),
+        &super::super::user_record(DOMAIN, &late),
+    )
+    .await?;
     // Not in the in-memory directory yet: unknown user.
     let status = register_as(&registrar, "3000", "late", 1, "sip:3000@192.0.2.7", now).await?;
     assert_eq!(status, 403);

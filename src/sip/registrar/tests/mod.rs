@@ -12,9 +12,9 @@ use std::time::SystemTime;
 use anyhow::{bail, Context};
 
 use super::{seed_users, ConfiguredUser, Registrar, RegistrarSettings};
-use crate::runtime::Lifecycle;
 use crate::db::users::{self, UserRecord, ORIGIN_CONFIG};
 use crate::db::Db;
+use crate::runtime::Lifecycle;
 use crate::sip::auth::{digest_response, ha1, Algorithm};
 use crate::sip::message::{HeaderName, Message, Request, Response, Transport};
 use crate::sip::transport::{FlowId, Source};

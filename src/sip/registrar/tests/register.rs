@@ -7,8 +7,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::*;
-use crate::runtime::Lifecycle;
 use crate::db::{registrations, Db};
+use crate::runtime::Lifecycle;
 use crate::sip::message::HeaderName;
 use crate::sip::registrar::{Registrar, RegistrarSettings};
 use crate::sip::transport::FlowId;
@@ -180,7 +180,12 @@ async fn restart_keeps_bindings_and_sweep_expires_them() -> anyhow::Result<()> {
             .status,
         200
     );
-    let reopened = Registrar::new(Db::open(&f.path).await?, RegistrarSettings::new(DOMAIN), &Lifecycle::new()).await?;
+    let reopened = Registrar::new(
+        Db::open(&f.path).await?,
+        RegistrarSettings::new(DOMAIN),
+        &Lifecycle::new(),
+    )
+    .await?;
     let bound = reopened.contacts_for(AOR);
     assert_eq!(bound.len(), 1);
     assert_eq!(

@@ -89,7 +89,7 @@ impl<D: Clone + std::fmt::Debug> TransactionTable<D> {
         };
         let reliable = cancel.headers.top_via()?.transport.is_reliable();
         let response = Response::for_request(&cancel, status, None, tag.as_deref());
-        let mut server = ServerNonInvite::new(cancel.clone(), dest, reliable, self.config);
+        let mut server = ServerNonInvite::new(dest, reliable, self.config);
         let mut out = Vec::new();
         server.send_response(response, now, &mut out)?;
         debug!(%key, status, "CANCEL answered");

@@ -9,8 +9,7 @@ use crate::sip::message::Message;
 use crate::sip::transaction::{Output, ServerNonInvite, ServerNonInviteState, TransactionError};
 
 fn start(transport: &str) -> ServerNonInvite<Dest> {
-    let req = non_invite("OPTIONS", transport, "z9hG4bKopt1");
-    ServerNonInvite::new(req, PEER, transport == "TCP", cfg())
+    ServerNonInvite::new(PEER, transport == "TCP", cfg())
 }
 
 fn sent_status(out: &[Output<Dest>]) -> Vec<u16> {
@@ -26,7 +25,7 @@ fn sent_status(out: &[Output<Dest>]) -> Vec<u16> {
 #[tokio::test(start_paused = true)]
 async fn retransmission_absorbed_in_trying_and_answered_later() {
     let mut txn = start("UDP");
-    let req = txn.request().clone();
+    let req = non_invite("OPTIONS", "UDP", "z9hG4bKopt1");
     let mut out = Vec::new();
     txn.on_request(&req, &mut out);
     assert!(out.is_empty(), "Trying absorbs retransmissions silently");
@@ -59,7 +58,7 @@ async fn timer_j_is_64_t1_on_udp() {
     let t0 = Instant::now();
     let mut txn = start("UDP");
     sleep_until(t0 + Duration::from_millis(300)).await;
-    let req = txn.request().clone();
+    let req = non_invite("OPTIONS", "UDP", "z9hG4bKopt1");
     let mut out = Vec::new();
     txn.send_response(reply(&req, 200, Some("t")), Instant::now(), &mut out)
         .expect("final");
@@ -75,7 +74,7 @@ async fn timer_j_is_64_t1_on_udp() {
 #[tokio::test(start_paused = true)]
 async fn timer_j_is_zero_on_reliable_transport() {
     let mut txn = start("TCP");
-    let req = txn.request().clone();
+    let req = non_invite("OPTIONS", "UDP", "z9hG4bKopt1");
     let mut out = Vec::new();
     txn.send_response(reply(&req, 200, Some("t")), Instant::now(), &mut out)
         .expect("final");
@@ -86,7 +85,7 @@ async fn timer_j_is_zero_on_reliable_transport() {
 #[tokio::test(start_paused = true)]
 async fn second_final_response_is_refused() {
     let mut txn = start("UDP");
-    let req = txn.request().clone();
+    let req = non_invite("OPTIONS", "UDP", "z9hG4bKopt1");
     let mut out = Vec::new();
     txn.send_response(reply(&req, 200, Some("t")), Instant::now(), &mut out)
         .expect("final");
