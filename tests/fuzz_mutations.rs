@@ -96,6 +96,18 @@ fn mutated_fixtures_never_panic() {
     }
 }
 
+/// Inputs cargo-fuzz once found failing (tests/fixtures/fuzz/*.bin) stay fixed.
+#[test]
+fn fuzz_regressions_stay_fixed() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz");
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).expect("fuzz fixture dir").flatten() {
+        entry::run(&std::fs::read(e.path()).expect("fuzz fixture"));
+        n += 1;
+    }
+    assert!(n >= 1);
+}
+
 #[test]
 fn unmutated_fixtures_pass_the_invariants() {
     for f in fixtures() {

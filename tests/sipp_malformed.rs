@@ -310,7 +310,11 @@ fn datagram_over_max_message_size_is_refused() {
         got.as_ref().map(|r| (r.status, r.reason.clone()))
     );
     let r = got.unwrap_or_else(|| panic!("an oversized datagram with a Via got no 513"));
-    assert_eq!(r.status, 513, "an oversized datagram was not refused:\n{}", r.raw);
+    assert_eq!(
+        r.status, 513,
+        "an oversized datagram was not refused:\n{}",
+        r.raw
+    );
     pbx.assert_running();
     assert!(
         common::wire::probe_options(PBX_SIP, ANSWER_WAIT).is_some(),

@@ -1,17 +1,37 @@
 //! The fuzz entry point, shared by the cargo-fuzz target and the deterministic mutation
-//! test (tests/fuzz_mutations.rs). Besides "no panic", it checks invariants: an accepted
-//! message re-encodes to bytes that parse again and encode identically, and typed values
-//! survive a Display/parse round trip.
+//! test (tests/fuzz_mutations.rs). It runs what the endpoint runs on a datagram: parse,
+//! the stateless rejection of what fails, validation, and the transaction table (new
+//! request, answer, retransmission, timers; or a response). Besides "no panic", it checks
+//! invariants: an accepted message re-encodes to bytes that parse again and encode
+//! identically, typed values survive a Display/parse round trip, and the transaction
+//! table is empty once every timer has fired.
 
+use std::time::Duration;
+
+use switchboard::sip::endpoint::reject;
 use switchboard::sip::message::{
-    ContactValue, Framed, HeaderName, Message, NameAddr, StreamFramer, Uri, Via,
+    ContactValue, Framed, HeaderName, Message, NameAddr, Response, StreamFramer, Uri, Via,
 };
+use switchboard::sip::transaction::{TableEvent, TimerConfig, TransactionTable};
 
 /// Largest message the stream framer accepts in the fuzz run.
 const MAX_MESSAGE: usize = 64 * 1024;
 
 /// Runs every message-layer entry point on `data`.
 pub fn run(data: &[u8]) {
+    match Message::parse(data) {
+        Err(error) => {
+            // What the endpoint sends back for a message it cannot parse.
+            if let Some(r) = reject(data, &error, "fuzz") {
+                assert!(Message::parse(&r.bytes).is_ok(), "rejection does not parse");
+            }
+        }
+        Ok(msg) => {
+            if msg.validate().is_ok() {
+                transactions(msg.clone());
+            }
+        }
+    }
     if let Ok(msg) = Message::parse(data) {
         exercise(&msg);
         let wire = msg.to_bytes();
@@ -104,4 +124,56 @@ fn name_addr_round_trip(na: &NameAddr) {
         Some(na),
         "name-addr round trip: {shown}"
     );
+}
+
+/// Feeds a valid message through a transaction table as the endpoint would, then lets every
+/// timer fire: nothing may panic and no transaction may be left behind.
+fn transactions(msg: Message) {
+    let mut table = TransactionTable::<()>::new(TimerConfig::default());
+    let now = tokio::time::Instant::now();
+    match msg {
+        Message::Request(req) => {
+            // The request, then a retransmission of it (over a reliable transport the first
+            // transaction is already gone, so the copy is a new request to answer).
+            for at in [now, now + Duration::from_millis(10)] {
+                let Ok(events) = table.on_request(req.clone(), (), at) else {
+                    return;
+                };
+                answer_new_requests(&mut table, events, at);
+            }
+        }
+        Message::Response(resp) => {
+            let _ = table.on_response(resp, now);
+        }
+    }
+    let mut at = now;
+    for _ in 0..64 {
+        match table.poll_timeout() {
+            Some(deadline) => {
+                at = at.max(deadline);
+                let _ = table.on_timeout(at);
+            }
+            None => break,
+        }
+    }
+    assert!(
+        table.is_empty(),
+        "transactions left after all timers: {table:?}"
+    );
+}
+
+/// Answers every new server transaction with a final response, as the endpoint's TU does.
+fn answer_new_requests(
+    table: &mut TransactionTable<()>,
+    events: Vec<TableEvent<()>>,
+    at: tokio::time::Instant,
+) {
+    for event in events {
+        if let TableEvent::NewRequest { key, request } = event {
+            let answer = Response::for_request(&request, 486, None, Some("fuzz"));
+            if let Err(error) = table.send_response(&key, answer, at) {
+                panic!("cannot answer a new request: {error}");
+            }
+        }
+    }
 }

@@ -65,6 +65,14 @@ pub fn reject(raw: &[u8], error: &ParseError, server: &str) -> Option<Rejection>
         if line.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
             continue;
         }
+        // A line with control characters (a bare CR, NUL...) is not copied: it would make
+        // our own response malformed.
+        if line
+            .iter()
+            .any(|b| (*b < 0x20 && *b != b'\t') || *b == 0x7f)
+        {
+            continue;
+        }
         let Ok(line) = std::str::from_utf8(line) else {
             continue;
         };
@@ -182,6 +190,8 @@ mod tests {
             "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\r\n",
             // an ACK
             "ACK sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\r\n",
+            // the only Via carries a bare CR
+            "OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r7\r\nCall-ID: x\r\n\r\n",
             // a Via that does not parse
             "OPTIONS sip:a SIP/2.0\r\nVia: garbage\r\nCall-ID: x\r\n\r\n",
             // garbage

@@ -130,8 +130,8 @@ fn check_version(v: &str) -> Result<(), ParseError> {
 fn parse_headers(src: &Arc<str>, mut pos: usize) -> Result<Headers, ParseError> {
     let bytes = src.as_bytes();
     let mut headers = Headers::with_capacity(16);
-    // (start, end, folded) of the header being collected.
-    let mut current: Option<(usize, usize, bool)> = None;
+    // (start, end, folded, first line number) of the header being collected.
+    let mut current: Option<(usize, usize, bool, usize)> = None;
     let mut line_no = 1;
     while pos < bytes.len() {
         line_no += 1;
@@ -147,15 +147,15 @@ fn parse_headers(src: &Arc<str>, mut pos: usize) -> Result<Headers, ParseError> 
                 None => return Err(ParseError::BadHeader { line: line_no }),
             }
         } else {
-            if let Some((s, e, folded)) = current.take() {
-                headers.push_header(make_header(src, s, e, folded, line_no - 1)?);
+            if let Some((s, e, folded, line)) = current.take() {
+                headers.push_header(make_header(src, s, e, folded, line)?);
             }
-            current = Some((pos, end, false));
+            current = Some((pos, end, false, line_no));
         }
         pos = end + 2;
     }
-    if let Some((s, e, folded)) = current {
-        headers.push_header(make_header(src, s, e, folded, line_no)?);
+    if let Some((s, e, folded, line)) = current {
+        headers.push_header(make_header(src, s, e, folded, line)?);
     }
     Ok(headers)
 }

@@ -99,6 +99,18 @@ fn bad_header_sections() {
             &["OPTIONS sip:a@b SIP/2.0", ": empty name"],
             ParseError::BadHeader { line: 2 },
         ),
+        (
+            &["OPTIONS sip:a@b SIP/2.0", "From: bare\nLF <sip:a@b>"],
+            ParseError::BadHeader { line: 2 },
+        ),
+        (
+            &["OPTIONS sip:a@b SIP/2.0", "From: bare\rCR"],
+            ParseError::BadHeader { line: 2 },
+        ),
+        (
+            &["OPTIONS sip:a@b SIP/2.0", "Subject: a", " folded\nbare"],
+            ParseError::BadHeader { line: 2 },
+        ),
     ];
     for (lines, want) in cases {
         assert_eq!(

@@ -222,11 +222,7 @@ impl<D: Clone + Debug> TransactionTable<D> {
                     now,
                 ))
             } else {
-                Txn::NonInviteServer(ServerNonInvite::new(
-                    dest,
-                    reliable,
-                    self.config,
-                ))
+                Txn::NonInviteServer(ServerNonInvite::new(dest, reliable, self.config))
             };
             debug!(%key, reliable, "server transaction created");
             self.insert(key.clone(), txn, true);
