@@ -39,6 +39,8 @@ pub const DOMAIN: &str = "switchboard.test";
 
 /// How long the PBX may take to answer its first OPTIONS (debug build, migrations, TLS key).
 const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a graceful stop (SIGTERM) may take.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one readiness probe waits for the OPTIONS answer before sending the next one.
 const PROBE_WAIT: Duration = Duration::from_millis(200);
 
@@ -162,6 +164,8 @@ pub struct Pbx {
     log_path: PathBuf,
     /// A patched configuration copy that must outlive the process, if any.
     config_copy: Option<tempfile::TempDir>,
+    /// `--config` directory, for restarts.
+    config_dir: PathBuf,
     /// The harness lock: one PBX at a time (fixed ports). Dropped last.
     _serial: MutexGuard<'static, ()>,
 }
@@ -197,36 +201,97 @@ impl Pbx {
             .tempdir()
             .unwrap_or_else(|e| panic!("cannot create a temporary data dir: {e}"));
         let log_path = data.path().join("switchboard.log");
-        let log = fs::File::create(&log_path).unwrap_or_else(|e| panic!("create log: {e}"));
-        let log_err = log
-            .try_clone()
-            .unwrap_or_else(|e| panic!("clone log handle: {e}"));
-        let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-            .arg("run")
-            .arg("--config")
-            .arg(config_dir)
-            .arg("--data")
-            .arg(data.path())
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "info,switchboard=debug".into()),
-            )
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log_err)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start switchboard: {e}"));
+        let child = spawn(config_dir, data.path(), &log_path);
         let mut pbx = Pbx {
             child,
             data,
             log_path,
             config_copy: None,
+            config_dir: config_dir.to_path_buf(),
             _serial: serial,
         };
         pbx.wait_ready();
         pbx
     }
 
+    /// Asks the PBX to stop with SIGTERM and waits (bounded) for it to exit; returns its exit
+    /// status. Panics if it does not exit within [`STOP_TIMEOUT`].
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run kill: {e}"));
+        assert!(status.success(), "kill -TERM {} failed", self.child.id());
+        let pid = self.child.id();
+        let child = &mut self.child;
+        let outcome = std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            scope.spawn(move || {
+                let _ = tx.send(child.wait());
+            });
+            let outcome = rx.recv_timeout(STOP_TIMEOUT);
+            if outcome.is_err() {
+                // Unblock the waiting thread before reporting.
+                let _ = Command::new("kill")
+                    .arg("-KILL")
+                    .arg(pid.to_string())
+                    .status();
+            }
+            outcome
+        });
+        match outcome {
+            Ok(Ok(status)) => status,
+            Ok(Err(e)) => panic!("cannot wait for switchboard: {e}"),
+            Err(_) => panic!(
+                "switchboard ignored SIGTERM for {STOP_TIMEOUT:?}\n{}",
+                self.log_banner()
+            ),
+        }
+    }
+
+    /// Stops the PBX gracefully and starts it again on the same configuration and data
+    /// directory (the same database), waiting until it answers.
+    pub fn restart(&mut self) {
+        let status = self.terminate();
+        assert!(
+            status.success(),
+            "switchboard exited with {status} on SIGTERM\n{}",
+            self.log_banner()
+        );
+        self.child = spawn(&self.config_dir, self.data.path(), &self.log_path);
+        self.wait_ready();
+    }
+}
+
+/// Spawns `switchboard run`, appending its output to `log_path`.
+fn spawn(config_dir: &Path, data: &Path, log_path: &Path) -> Child {
+    let log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path)
+        .unwrap_or_else(|e| panic!("open log: {e}"));
+    let log_err = log
+        .try_clone()
+        .unwrap_or_else(|e| panic!("clone log handle: {e}"));
+    Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("run")
+        .arg("--config")
+        .arg(config_dir)
+        .arg("--data")
+        .arg(data)
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "info,switchboard=debug".into()),
+        )
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_err)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start switchboard: {e}"))
+}
+
+impl Pbx {
     /// Bounded readiness loop: each round sends an OPTIONS and waits [`PROBE_WAIT`] on the
     /// socket for an answer; once UDP answers, the TCP and TLS ports must accept a connection.
     fn wait_ready(&mut self) {
