@@ -178,12 +178,21 @@ impl Endpoint {
             Ok(via) => response_target(&via, &source),
             Err(_) => return, // validate() checked it
         };
-        match self.table.on_request(req, dest, Instant::now()) {
-            Ok(events) => {
-                self.process_with_source(events, Some(&source)).await;
+        // Everything this request causes is logged under its Call-ID (one grep per call).
+        let span = info_span!(
+            "sip_request",
+            call_id = req.headers.call_id().unwrap_or("-"),
+            method = req.method.as_str(),
+            remote = %source.remote,
+        );
+        async {
+            match self.table.on_request(req, dest, Instant::now()) {
+                Ok(events) => self.process_with_source(events, Some(&source)).await,
+                Err(error) => debug!(%error, "request not matched"),
             }
-            Err(error) => debug!(%error, remote = %source.remote, "request not matched"),
         }
+        .instrument(span)
+        .await
     }
 
     async fn on_response(&mut self, resp: Response) {
@@ -191,10 +200,19 @@ impl Endpoint {
             debug!(status = resp.status, "malformed response dropped");
             return;
         }
-        match self.table.on_response(resp, Instant::now()) {
-            Ok(events) => self.process(events).await,
-            Err(error) => debug!(%error, "response not matched"),
+        let span = info_span!(
+            "sip_response",
+            call_id = resp.headers.call_id().unwrap_or("-"),
+            status = resp.status,
+        );
+        async {
+            match self.table.on_response(resp, Instant::now()) {
+                Ok(events) => self.process(events).await,
+                Err(error) => debug!(%error, "response not matched"),
+            }
         }
+        .instrument(span)
+        .await
     }
 
     async fn process(&mut self, events: Vec<TableEvent<Target>>) {
@@ -279,12 +297,8 @@ impl Endpoint {
     fn spawn_register(&self, key: TransactionKey, request: Request, source: Source) {
         let registrar = self.registrar.clone();
         let replies = self.replies_tx.clone();
-        let span = info_span!(
-            "register",
-            call_id = request.headers.call_id().unwrap_or("-"),
-            remote = %source.remote,
-            transport = source.transport.as_str(),
-        );
+        // Created inside the request's span, so the task's logs carry its Call-ID too.
+        let span = info_span!("register", transport = source.transport.as_str());
         let shutdown = self.lifecycle.shutdown.clone();
         self.lifecycle.tracker.spawn(
             async move {
