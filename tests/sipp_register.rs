@@ -149,3 +149,26 @@ fn too_brief_expiration_gets_423_with_min_expires() {
     let rows = registrations_blocking(&pbx.db_path(), &aor(1009));
     assert!(rows.is_empty(), "a 423 left bindings: {rows:?}");
 }
+
+#[test]
+fn requests_from_outside_the_acl_are_dropped() {
+    // Only 127.0.0.1 may talk to this PBX; 127.0.0.2 is another loopback address.
+    let pbx = Pbx::start_with(pbx_config_with("acl", "allow", r#"["127.0.0.1/32"]"#));
+    let outside =
+        std::net::UdpSocket::bind("127.0.0.2:0").unwrap_or_else(|e| panic!("bind 127.0.0.2: {e}"));
+    let local = outside
+        .local_addr()
+        .unwrap_or_else(|e| panic!("local_addr: {e}"));
+    let wait = std::time::Duration::from_millis(500);
+    let options = common::wire::render(common::wire::OPTIONS, local);
+    let got = common::wire::udp_send_bytes(&outside, common::PBX_SIP, &options, wait);
+    assert!(
+        got.is_none(),
+        "a source outside the ACL was answered: {got:?}"
+    );
+    assert!(
+        common::wire::probe_options(common::PBX_SIP, wait).is_some(),
+        "an allowed source is not answered"
+    );
+    drop(pbx);
+}
