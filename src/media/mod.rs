@@ -1,0 +1,1 @@
+//! Media: RTP/RTCP relay, port pool, SDP rewriting, DTMF (being written).

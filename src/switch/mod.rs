@@ -1,0 +1,1 @@
+//! The switch core: channels, bridges, typed events, calls (being written).
