@@ -61,6 +61,8 @@ pub(crate) struct ProfileFile {
     pub(crate) sip: Option<Spanned<SipTable>>,
     pub(crate) registrar: Option<Spanned<RegistrarTable>>,
     pub(crate) acl: Option<Spanned<AclTable>>,
+    pub(crate) calls: Option<Spanned<super::calls::CallsTable>>,
+    pub(crate) media: Option<Spanned<super::calls::MediaTable>>,
     #[serde(default)]
     pub(crate) gateway: Vec<Spanned<GatewayTable>>,
     #[serde(default)]

@@ -5,7 +5,8 @@
 //! ```text
 //! DIR/
 //!   sip-profiles/*.toml   all merged, in file-name order; tables: [sip] (exactly one in total),
-//!                         [registrar], [acl] (at most one each), [[gateway]], [[extension]],
+//!                         [registrar], [acl], [calls], [media] (at most one each),
+//!                         [[gateway]], [[extension]],
 //!                         [[extension_range]] (any number, in any file)
 //!   dialplan/             must exist (its contents are read by the dialplan module)
 //! ```
@@ -23,6 +24,7 @@
 //! Depends on: std, serde, toml, thiserror. Must not use `crate::sip` (it sits below it).
 
 mod acl;
+mod calls;
 mod error;
 mod extensions;
 mod file;
@@ -38,6 +40,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use acl::{Acl, CidrError, IpNet};
+pub use calls::{CallSettings, MediaSettings};
 pub use error::{ConfigError, ConfigErrors, ConfigWarning, Location, RangeProblem, WeakPassword};
 pub use extensions::{weak_password, COMMON_PASSWORDS, MAX_RANGE_LEN, SHIPPED_TEMPLATES};
 pub use file::ListenTransport;
@@ -51,6 +54,10 @@ pub struct Config {
     pub sip: SipSettings,
     /// `[registrar]`: expiry bounds and nonce lifetime.
     pub registrar: RegistrarSettings,
+    /// `[calls]`: B2BUA call handling (ring timeout).
+    pub calls: CallSettings,
+    /// `[media]`: RTP relay address, port range, RTP timeout.
+    pub media: MediaSettings,
     /// `[acl]`: networks allowed to send us requests (default: loopback only).
     pub acl: Acl,
     /// `[[gateway]]` entries, in file order.

@@ -47,7 +47,7 @@ impl Ctx {
     }
 
     /// Checks `lo <= value <= hi`, recording [`ConfigError::OutOfRange`] otherwise.
-    fn range(
+    pub(crate) fn range(
         &mut self,
         file: usize,
         v: &Spanned<u64>,
@@ -106,10 +106,18 @@ pub(crate) fn load(dir: &Path) -> Result<Config, ConfigErrors> {
         sip,
         registrar,
         acl,
+        calls,
+        media,
         gateways,
         extensions: exts,
         ranges,
     } = merge(&mut ctx, parsed);
+    let calls = calls
+        .map(|(i, t)| super::calls::call_settings(&mut ctx, i, t))
+        .unwrap_or_default();
+    let media = media
+        .map(|(i, t)| super::calls::media_settings(&mut ctx, i, t))
+        .unwrap_or_default();
 
     let sip_settings = match sip {
         Some((i, s)) => Some((i, sip_settings(&mut ctx, dir, i, s))),
@@ -158,6 +166,8 @@ pub(crate) fn load(dir: &Path) -> Result<Config, ConfigErrors> {
         sip,
         registrar,
         acl,
+        calls,
+        media,
         gateways,
         extensions,
         dialplan_dir,
@@ -230,6 +240,8 @@ struct Merged {
     sip: Option<InFile<SipTable>>,
     registrar: Option<InFile<RegistrarTable>>,
     acl: Option<InFile<AclTable>>,
+    calls: Option<InFile<super::calls::CallsTable>>,
+    media: Option<InFile<super::calls::MediaTable>>,
     gateways: Vec<InFile<GatewayTable>>,
     extensions: Vec<InFile<ExtensionTable>>,
     ranges: Vec<InFile<RangeTable>>,
@@ -241,6 +253,8 @@ fn merge(ctx: &mut Ctx, parsed: Vec<(usize, ProfileFile)>) -> Merged {
         sip: None,
         registrar: None,
         acl: None,
+        calls: None,
+        media: None,
         gateways: Vec::new(),
         extensions: Vec::new(),
         ranges: Vec::new(),
@@ -249,6 +263,8 @@ fn merge(ctx: &mut Ctx, parsed: Vec<(usize, ProfileFile)>) -> Merged {
         merge_single(ctx, &mut m.sip, i, f.sip, "[sip] table");
         merge_single(ctx, &mut m.registrar, i, f.registrar, "[registrar] table");
         merge_single(ctx, &mut m.acl, i, f.acl, "[acl] table");
+        merge_single(ctx, &mut m.calls, i, f.calls, "[calls] table");
+        merge_single(ctx, &mut m.media, i, f.media, "[media] table");
         m.gateways.extend(f.gateway.into_iter().map(|g| (i, g)));
         m.extensions.extend(f.extension.into_iter().map(|e| (i, e)));
         m.ranges

@@ -1,6 +1,7 @@
 //! Unit tests of `Config::load` over small TOML files written to temporary directories.
 //! Extension-related tests are in `extensions.rs`.
 
+mod calls;
 mod extensions;
 
 use std::net::IpAddr;

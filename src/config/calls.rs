@@ -1,0 +1,147 @@
+//! `[calls]` (B2BUA call handling) and `[media]` (RTP relay) tables: their on-disk shape,
+//! defaults, validation and the settings the rest of the server reads.
+//!
+//! Depends on: `super::validate` (the diagnostic context), serde, toml.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::error::ConfigError;
+use super::validate::Ctx;
+
+/// `[calls]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CallsTable {
+    #[serde(default = "default_ring_timeout")]
+    pub(crate) ring_timeout_secs: Spanned<u64>,
+}
+
+/// `[media]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MediaTable {
+    pub(crate) rtp_address: Option<Spanned<String>>,
+    #[serde(default = "default_port_min")]
+    pub(crate) rtp_port_min: Spanned<u64>,
+    #[serde(default = "default_port_max")]
+    pub(crate) rtp_port_max: Spanned<u64>,
+    #[serde(default = "default_rtp_timeout")]
+    pub(crate) rtp_timeout_secs: Spanned<u64>,
+}
+
+fn default_ring_timeout() -> Spanned<u64> {
+    Spanned::new(0..0, 60)
+}
+fn default_port_min() -> Spanned<u64> {
+    Spanned::new(0..0, 20_000)
+}
+fn default_port_max() -> Spanned<u64> {
+    Spanned::new(0..0, 30_000)
+}
+fn default_rtp_timeout() -> Spanned<u64> {
+    Spanned::new(0..0, 30)
+}
+
+/// `[calls]`: how the B2BUA handles calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallSettings {
+    /// A dialled party that has not answered after this long is given up on (the caller
+    /// gets 480, the ringing legs a CANCEL).
+    pub ring_timeout: Duration,
+}
+
+impl Default for CallSettings {
+    /// Same as an empty `[calls]` table: 60 s ring timeout.
+    fn default() -> CallSettings {
+        CallSettings {
+            ring_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// `[media]`: the RTP relay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaSettings {
+    /// Address the relay binds and writes into SDP; `None`: the first SIP listener's address.
+    pub rtp_address: Option<IpAddr>,
+    /// First RTP port (even); RTCP uses RTP + 1.
+    pub rtp_port_min: u16,
+    /// Last port of the range (RTCP of the last pair).
+    pub rtp_port_max: u16,
+    /// An answered call that receives no RTP on a leg for this long is hung up.
+    pub rtp_timeout: Duration,
+}
+
+impl Default for MediaSettings {
+    /// Same as an empty `[media]` table: ports 20000–30000, 30 s RTP timeout.
+    fn default() -> MediaSettings {
+        MediaSettings {
+            rtp_address: None,
+            rtp_port_min: 20_000,
+            rtp_port_max: 30_000,
+            rtp_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Validates `[calls]`; defaults on error (the error is recorded).
+pub(crate) fn call_settings(ctx: &mut Ctx, i: usize, t: Spanned<CallsTable>) -> CallSettings {
+    let t = t.into_inner();
+    if !ctx.range(i, &t.ring_timeout_secs, "calls.ring_timeout_secs", 1, 3_600) {
+        return CallSettings::default();
+    }
+    CallSettings {
+        ring_timeout: Duration::from_secs(*t.ring_timeout_secs.get_ref()),
+    }
+}
+
+/// Validates `[media]`: an IP address, an even first port below the last, a sane timeout.
+pub(crate) fn media_settings(ctx: &mut Ctx, i: usize, t: Spanned<MediaTable>) -> MediaSettings {
+    let span = t.span();
+    let t = t.into_inner();
+    let mut ok = ctx.range(i, &t.rtp_port_min, "media.rtp_port_min", 1024, 65_534);
+    ok &= ctx.range(i, &t.rtp_port_max, "media.rtp_port_max", 1025, 65_535);
+    ok &= ctx.range(i, &t.rtp_timeout_secs, "media.rtp_timeout_secs", 1, 3_600);
+    let rtp_address = match &t.rtp_address {
+        Some(a) => match a.get_ref().parse::<IpAddr>() {
+            Ok(ip) => Some(ip),
+            Err(_) => {
+                let at = ctx.loc(i, &a.span());
+                ctx.err(ConfigError::BadAddress {
+                    at,
+                    key: "media.rtp_address",
+                    value: a.get_ref().clone(),
+                    expected: "an IP address",
+                });
+                ok = false;
+                None
+            }
+        },
+        None => None,
+    };
+    let (min, max) = (*t.rtp_port_min.get_ref(), *t.rtp_port_max.get_ref());
+    if ok && (min % 2 != 0 || max <= min) {
+        let at = ctx.loc(i, &span);
+        ctx.err(ConfigError::Order {
+            at,
+            smaller: "rtp_port_min (even)",
+            small_value: min,
+            larger: "rtp_port_max",
+            large_value: max,
+        });
+        ok = false;
+    }
+    if !ok {
+        return MediaSettings::default();
+    }
+    MediaSettings {
+        rtp_address,
+        rtp_port_min: u16::try_from(min).unwrap_or(20_000),
+        rtp_port_max: u16::try_from(max).unwrap_or(30_000),
+        rtp_timeout: Duration::from_secs(*t.rtp_timeout_secs.get_ref()),
+    }
+}
