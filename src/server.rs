@@ -4,7 +4,7 @@
 //!
 //! This is the top of the layering: it may use every module.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,13 +13,16 @@ use tokio::sync::mpsc;
 
 use crate::config::{Config, ListenTransport};
 use crate::db::{Db, DbError};
+use crate::media::{MediaError, PortPool};
 use crate::runtime::Lifecycle;
-use crate::sip::endpoint::{Endpoint, EndpointSettings, INBOUND_QUEUE};
+use crate::sip::endpoint::{Endpoint, EndpointSettings, IncomingRequest, SipHandle, INBOUND_QUEUE};
 use crate::sip::message::Transport;
 use crate::sip::registrar::{seed_users as seed_configured_users, ConfiguredUser};
 use crate::sip::registrar::{Registrar, RegistrarError, RegistrarSettings};
 use crate::sip::transaction::TimerConfig;
 use crate::sip::transport::{cert, ListenerSpec, TransportError, TransportLayer, TransportOptions};
+use crate::switch::bus::EventBus;
+use crate::switch::call::{spawn_dispatcher, CallContext, CallCounts, CallRegistry};
 
 /// Name of the SQLite database file inside the data directory.
 pub const DATABASE_FILE: &str = "switchboard.db";
@@ -36,6 +39,9 @@ pub enum ServerError {
     /// The registrar could not load its bindings.
     #[error("registrar: {0}")]
     Registrar(#[from] RegistrarError),
+    /// The RTP port range is unusable.
+    #[error("media: {0}")]
+    Media(#[from] MediaError),
 }
 
 /// A running server: what `main` keeps to shut it down cleanly.
@@ -44,6 +50,26 @@ pub struct Server {
     db: Db,
     /// The addresses actually bound, per transport (port 0 in config resolves here).
     pub listeners: Vec<ListenerSpec>,
+    /// The call core: event bus, live call counts, RTP port pool.
+    pub calls: CallCore,
+}
+
+/// What the server keeps of the call core (for consumers and leak checks).
+#[derive(Debug, Clone)]
+pub struct CallCore {
+    /// Channel events (CDR, CEL, web subscribe here).
+    pub bus: EventBus,
+    /// Live calls and channels.
+    pub registry: CallRegistry,
+    /// The relay's port pool (`in_use()` is 0 when no call holds ports).
+    pub ports: PortPool,
+}
+
+impl CallCore {
+    /// Live calls, channels and RTP port pairs in use.
+    pub fn counts(&self) -> (CallCounts, usize) {
+        (self.registry.counts(), self.ports.in_use())
+    }
 }
 
 impl Server {
@@ -144,11 +170,54 @@ pub async fn start(
             t4: config.sip.timers.t4,
         },
     };
-    Endpoint::spawn(settings, transport, registrar, inbound_rx, lifecycle);
+    let (sip, incoming) = Endpoint::spawn(
+        settings,
+        transport,
+        registrar.clone(),
+        inbound_rx,
+        lifecycle,
+    );
+    let calls = start_call_core(config, sip, registrar, incoming, &bound, lifecycle)?;
     Ok(Server {
         db,
         listeners: bound,
+        calls,
     })
+}
+
+/// Starts the call dispatcher on the endpoint's queue of new INVITEs, with the event bus
+/// and the relay's port pool (`media.rtp_address`, else the first SIP listener's address).
+fn start_call_core(
+    config: Config,
+    sip: SipHandle,
+    registrar: Arc<Registrar>,
+    incoming: mpsc::Receiver<IncomingRequest>,
+    bound: &[ListenerSpec],
+    lifecycle: &Lifecycle,
+) -> Result<CallCore, ServerError> {
+    let rtp_ip = config
+        .media
+        .rtp_address
+        .or_else(|| bound.first().map(|l| l.addr.ip()))
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let ports = PortPool::new(rtp_ip, config.media.rtp_port_min, config.media.rtp_port_max)?;
+    tracing::info!(%rtp_ip, first = config.media.rtp_port_min, last = config.media.rtp_port_max, "RTP relay ports");
+    let core = CallCore {
+        bus: EventBus::new(),
+        registry: CallRegistry::new(),
+        ports,
+    };
+    let ctx = Arc::new(CallContext {
+        sip,
+        registrar,
+        config: Arc::new(config),
+        bus: core.bus.clone(),
+        ports: core.ports.clone(),
+        registry: core.registry.clone(),
+        lifecycle: lifecycle.clone(),
+    });
+    spawn_dispatcher(ctx, incoming);
+    Ok(core)
 }
 
 /// Writes the configured extensions into the `users` table as HA1 digests (never the

@@ -3,7 +3,11 @@
 //! - [`Pbx`]: starts `switchboard run --config <dir> --data <fresh tempdir>` (the test PBX of
 //!   `tests/sipp/pbx`, contract in the README), waits until it answers, kills it on drop and
 //!   prints its log when the test failed.
-//! - [`sipp`]: runs `sipp` against it, bounded in calls and time (`sipp::run_sipp`).
+//! - [`sipp`]: runs `sipp` against it, bounded in calls and time (`sipp::run_sipp`), in the
+//!   foreground or in the background (`sipp::SippProcess`).
+//! - [`calls`]: background SIPp agents for call tests: phones registered as extensions,
+//!   callers, the carrier simulator on the gateway's address; their scenarios report events.
+//! - [`rtp`]: the test's own RTP endpoints, to count what the PBX's relay carries.
 //! - [`wire`]: raw SIP over UDP/streams for what SIPp cannot send (malformed messages).
 //! - [`db`]: reads the PBX's SQLite file read-only to assert on registrations.
 //!
@@ -18,7 +22,9 @@
 
 #![allow(dead_code)] // every test binary uses a different subset of the harness
 
+pub mod calls;
 pub mod db;
+pub mod rtp;
 pub mod sipp;
 pub mod wire;
 

@@ -1,19 +1,22 @@
 //! Running `sipp` (Debian package `sip-tester`) against the test PBX.
 //!
 //! Every run is bounded: a call count (`-m`, 1 unless the caller passes one), SIPp's own global
-//! timeout (`-timeout 30s -timeout_error`), and an outer `timeout` kill in case SIPp hangs.
+//! timeout (`-timeout 30s -timeout_error`), and an outer kill (by pid) in case SIPp hangs.
+//! [`run_sipp`] runs one scenario to completion; [`SippProcess`] runs one in the background
+//! (the call tests run several at once: caller, callee, gateway).
 //! SIPp's error, message and screen traces go to a temporary directory and are returned, so a
 //! failing test shows what the PBX answered.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::Duration;
 
 use super::{free_port, DOMAIN, PBX_SIP};
 
 /// SIPp's own global timeout for one run.
 const SIPP_TIMEOUT: &str = "30s";
-/// Hard limit for the whole `sipp` process (coreutils `timeout`), above [`SIPP_TIMEOUT`].
-const KILL_AFTER_SECS: &str = "60";
+/// Hard limit for the whole `sipp` process, above [`SIPP_TIMEOUT`]: killed (by pid) after it.
+pub const KILL_AFTER: Duration = Duration::from_secs(60);
 
 /// What one `sipp` run produced.
 #[derive(Debug)]
@@ -98,23 +101,37 @@ pub fn scenario_path(name: &str) -> PathBuf {
 /// Panics, naming the package, if `sipp` is not installed: a missing SIPp is an install step,
 /// never a reason to skip.
 pub fn run_sipp(scenario: &str, args: &[&str]) -> SippResult {
-    let scenario = scenario_path(scenario);
-    assert!(
-        scenario.exists(),
-        "no SIPp scenario at {}",
-        scenario.display()
-    );
-    let traces = tempfile::Builder::new()
-        .prefix("sipp-")
-        .tempdir()
-        .unwrap_or_else(|e| panic!("cannot create a temporary dir for SIPp traces: {e}"));
-    let errors = traces.path().join("errors.log");
-    let messages = traces.path().join("messages.log");
-    let screen = traces.path().join("screen.log");
-    let local_port = free_port();
-    let port = local_port.to_string();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    SippProcess::spawn(&SippSpec {
+        scenario,
+        remote: PBX_SIP,
+        local_port: free_port(),
+        auth_uri: DOMAIN,
+        args: &args,
+    })
+    .wait(KILL_AFTER)
+}
 
-    let mut sipp_args: Vec<String> = vec![PBX_SIP.into(), "-sf".into()];
+/// What to run: one SIPp instance (see [`SippProcess::spawn`]).
+#[derive(Debug, Clone, Copy)]
+pub struct SippSpec<'a> {
+    /// Scenario file of `tests/sipp/` or a path.
+    pub scenario: &'a str,
+    /// Remote `ip:port` (SIPp's positional argument): where requests go.
+    pub remote: &'a str,
+    /// SIPp's local SIP port (`-p`): its Via and Contact.
+    pub local_port: u16,
+    /// `-auth_uri`: the digest `uri` is `sip:<auth_uri>` (must equal the Request-URI).
+    pub auth_uri: &'a str,
+    /// Appended to the standard arguments; `-m 1` is added unless present.
+    pub args: &'a [String],
+}
+
+/// The standard arguments of every run: bounded (`-timeout 30s -timeout_error`), no BYE on
+/// abort, traces in `traces`, `-m 1` unless `args` has `-m`.
+fn sipp_arguments(spec: &SippSpec<'_>, scenario: &Path, traces: &Path) -> Vec<String> {
+    let port = spec.local_port.to_string();
+    let mut sipp_args: Vec<String> = vec![spec.remote.into(), "-sf".into()];
     sipp_args.push(scenario.display().to_string());
     for a in [
         "-i",
@@ -134,7 +151,7 @@ pub fn run_sipp(scenario: &str, args: &[&str]) -> SippResult {
         "all,-bye",
         "-nostdin",
         "-auth_uri",
-        DOMAIN,
+        spec.auth_uri,
         "-trace_err",
         "-trace_msg",
         "-trace_screen",
@@ -142,39 +159,149 @@ pub fn run_sipp(scenario: &str, args: &[&str]) -> SippResult {
         sipp_args.push(a.into());
     }
     for (flag, file) in [
-        ("-error_file", &errors),
-        ("-message_file", &messages),
-        ("-screen_file", &screen),
+        ("-error_file", "errors.log"),
+        ("-message_file", "messages.log"),
+        ("-screen_file", "screen.log"),
     ] {
         sipp_args.push(flag.into());
-        sipp_args.push(file.display().to_string());
+        sipp_args.push(traces.join(file).display().to_string());
     }
-    if !args.contains(&"-m") {
+    if !spec.args.iter().any(|a| a == "-m") {
         sipp_args.push("-m".into());
         sipp_args.push("1".into());
     }
-    sipp_args.extend(args.iter().map(|a| a.to_string()));
-    let command = format!("sipp {}", sipp_args.join(" "));
+    sipp_args.extend(spec.args.iter().cloned());
+    sipp_args
+}
 
-    let output = match Command::new("timeout")
-        .arg(KILL_AFTER_SECS)
-        .arg(sipp_binary())
-        .args(&sipp_args)
-        .output()
-    {
-        Ok(output) => output,
-        Err(e) => panic!("cannot run `timeout sipp`: {e}"),
-    };
-    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
-    SippResult {
-        status: output.status,
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        errors: read(&errors),
-        messages: read(&messages),
-        command,
-        local_port,
+/// A `sipp` process running in the background, killed (by its pid) and reaped on drop.
+///
+/// Its stdout and stderr go to files next to its traces, so it can never block on a full pipe.
+#[derive(Debug)]
+pub struct SippProcess {
+    /// The child; `None` once waited for.
+    child: Option<Child>,
+    /// Traces, stdout and stderr.
+    traces: tempfile::TempDir,
+    /// For messages.
+    command: String,
+    /// `-p`.
+    local_port: u16,
+}
+
+impl SippProcess {
+    /// Starts `sipp` as described by `spec` without waiting for it.
+    pub fn spawn(spec: &SippSpec<'_>) -> SippProcess {
+        let scenario = scenario_path(spec.scenario);
+        assert!(
+            scenario.exists(),
+            "no SIPp scenario at {}",
+            scenario.display()
+        );
+        let traces = tempfile::Builder::new()
+            .prefix("sipp-")
+            .tempdir()
+            .unwrap_or_else(|e| panic!("cannot create a temporary dir for SIPp traces: {e}"));
+        let sipp_args = sipp_arguments(spec, &scenario, traces.path());
+        let command = format!("sipp {}", sipp_args.join(" "));
+        let open = |name: &str| {
+            std::fs::File::create(traces.path().join(name))
+                .unwrap_or_else(|e| panic!("cannot create the SIPp {name}: {e}"))
+        };
+        let child = Command::new(sipp_binary())
+            .args(&sipp_args)
+            .stdin(Stdio::null())
+            .stdout(open("stdout.log"))
+            .stderr(open("stderr.log"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run `{command}`: {e}"));
+        SippProcess {
+            child: Some(child),
+            traces,
+            command,
+            local_port: spec.local_port,
+        }
     }
+
+    /// SIPp's local SIP port (`-p`).
+    pub fn local_port(&self) -> u16 {
+        self.local_port
+    }
+
+    /// The exit status if SIPp has already exited.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        let child = self.child.as_mut()?;
+        child
+            .try_wait()
+            .unwrap_or_else(|e| panic!("cannot check the sipp process: {e}"))
+    }
+
+    /// Waits for SIPp to exit, at most `limit` (then kills it: its status says so), and returns
+    /// its verdict and traces.
+    pub fn wait(mut self, limit: Duration) -> SippResult {
+        let Some(mut child) = self.child.take() else {
+            panic!("sipp already waited for: {}", self.command);
+        };
+        let pid = child.id();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            let _ = tx.send(child.wait());
+        });
+        let status = match rx.recv_timeout(limit) {
+            Ok(status) => status,
+            Err(_) => {
+                kill(pid);
+                rx.recv()
+                    .unwrap_or_else(|e| panic!("sipp waiter thread died: {e}"))
+            }
+        };
+        let _ = waiter.join();
+        let status = status.unwrap_or_else(|e| panic!("cannot wait for sipp: {e}"));
+        self.result(status)
+    }
+
+    /// Kills SIPp now and returns what it produced so far (for failure messages).
+    pub fn kill(self) -> SippResult {
+        if let Some(child) = &self.child {
+            kill(child.id());
+        }
+        self.wait(Duration::from_secs(10))
+    }
+
+    fn result(&self, status: ExitStatus) -> SippResult {
+        let read =
+            |name: &str| std::fs::read_to_string(self.traces.path().join(name)).unwrap_or_default();
+        SippResult {
+            status,
+            stdout: read("stdout.log"),
+            stderr: read("stderr.log"),
+            errors: read("errors.log"),
+            messages: read("messages.log"),
+            command: self.command.clone(),
+            local_port: self.local_port,
+        }
+    }
+}
+
+impl Drop for SippProcess {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            if let Err(e) = child.kill() {
+                if e.kind() != std::io::ErrorKind::InvalidInput {
+                    eprintln!("cannot kill sipp pid {}: {e}", child.id());
+                }
+            }
+            let _ = child.wait();
+        }
+    }
+}
+
+/// `kill -KILL <pid>` (one process, by its id).
+fn kill(pid: u32) {
+    let _ = Command::new("kill")
+        .arg("-KILL")
+        .arg(pid.to_string())
+        .status();
 }
 
 /// The `sipp` executable on PATH; panics with the install command if there is none.

@@ -8,9 +8,20 @@
 use crate::sip::dialog::unknown_dialog_response;
 use crate::sip::message::{new_tag, HeaderName, Method, Request, Response, Uri};
 
-/// Methods this endpoint answers today (the `Allow` header value). The call core adds
-/// INVITE, BYE, INFO and UPDATE when it lands.
+/// Methods this endpoint answers without a call core (the `Allow` header value).
 pub const ALLOW: &str = "ACK, CANCEL, OPTIONS, REGISTER";
+
+/// Methods answered when a call core consumes the incoming requests.
+pub const ALLOW_CALLS: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE";
+
+/// The `Allow` value: with or without a call core.
+pub fn allow(calls: bool) -> &'static str {
+    if calls {
+        ALLOW_CALLS
+    } else {
+        ALLOW
+    }
+}
 
 /// Extensions we implement (the `Supported` header value, and what `Require` may name).
 pub const SUPPORTED: &[&str] = &["path"];
@@ -25,8 +36,9 @@ pub enum Screening {
 }
 
 /// Applies the checks every UAS makes before processing (RFC 3261 §8.2, and §16.3 for
-/// Max-Forwards, which a B2BUA enforces like a proxy), in the RFC's order.
-pub fn screen(req: &Request, server: &str) -> Screening {
+/// Max-Forwards, which a B2BUA enforces like a proxy), in the RFC's order. `calls`: a call
+/// core consumes INVITE, BYE, INFO and UPDATE (else they get 405).
+pub fn screen(req: &Request, server: &str, calls: bool) -> Screening {
     let answer = |status, reason: Option<&str>| {
         let mut r = Response::for_request(req, status, reason, Some(&new_tag()));
         r.headers.push(HeaderName::Server, server);
@@ -37,13 +49,14 @@ pub fn screen(req: &Request, server: &str) -> Screening {
     match &req.method {
         Method::Extension(_) => {
             let mut r = answer(501, None);
-            r.headers.push(HeaderName::Allow, ALLOW);
+            r.headers.push(HeaderName::Allow, allow(calls));
             return Screening::Answer(r);
         }
         Method::Register | Method::Options | Method::Ack | Method::Cancel => {}
+        Method::Invite | Method::Bye | Method::Info | Method::Update if calls => {}
         _ => {
             let mut r = answer(405, None);
-            r.headers.push(HeaderName::Allow, ALLOW);
+            r.headers.push(HeaderName::Allow, allow(calls));
             return Screening::Answer(r);
         }
     }
@@ -75,19 +88,29 @@ pub fn screen(req: &Request, server: &str) -> Screening {
 }
 
 /// The 200 answer to an OPTIONS request addressed to us (RFC 3261 §11.2).
-pub fn options_ok(req: &Request, server: &str) -> Response {
+pub fn options_ok(req: &Request, server: &str, calls: bool) -> Response {
     let mut r = Response::for_request(req, 200, None, Some(&new_tag()));
-    r.headers.push(HeaderName::Allow, ALLOW);
+    r.headers.push(HeaderName::Allow, allow(calls));
     r.headers.push(HeaderName::Accept, "application/sdp");
     r.headers.push(HeaderName::Supported, SUPPORTED.join(", "));
     r.headers.push(HeaderName::Server, server);
     r
 }
 
-/// `481 Call/Transaction Does Not Exist` for an in-dialog request that matches no dialog
-/// (RFC 3261 §12.2.2); no dialog lives at this endpoint until the call core lands.
+/// `481 Call/Transaction Does Not Exist` for an in-dialog request that matches no
+/// registered dialog (RFC 3261 §12.2.2).
 pub fn no_dialog(req: &Request, server: &str) -> Response {
     let mut r = unknown_dialog_response(req);
+    r.headers.push(HeaderName::Server, server);
+    r
+}
+
+/// `503 Service Unavailable` with `Retry-After` (RFC 3261 §21.5.4) for a request the call
+/// core cannot take now (its queue is full).
+pub fn overloaded(req: &Request, server: &str, retry_after: u32) -> Response {
+    let mut r = Response::for_request(req, 503, None, Some(&new_tag()));
+    r.headers
+        .push(HeaderName::RetryAfter, retry_after.to_string());
     r.headers.push(HeaderName::Server, server);
     r
 }
@@ -156,7 +179,7 @@ mod tests {
         ];
         for (line, extra, want) in cases {
             assert_eq!(
-                status(screen(&request(line, extra), "sb")),
+                status(screen(&request(line, extra), "sb", false)),
                 *want,
                 "{line} {extra}"
             );
@@ -165,13 +188,14 @@ mod tests {
 
     #[test]
     fn rejections_carry_allow_and_unsupported() {
-        let Screening::Answer(r) = screen(&request("BREW sip:a SIP/2.0", ""), "sb") else {
+        let Screening::Answer(r) = screen(&request("BREW sip:a SIP/2.0", ""), "sb", false) else {
             panic!("BREW passed");
         };
         assert_eq!(r.headers.get(&HeaderName::Allow), Some(ALLOW));
         let Screening::Answer(r) = screen(
             &request("OPTIONS sip:a SIP/2.0", "Require: x, path\r\n"),
             "sb",
+            false,
         ) else {
             panic!("Require passed");
         };
@@ -179,8 +203,38 @@ mod tests {
     }
 
     #[test]
+    fn call_methods_pass_only_with_a_call_core() {
+        for line in [
+            "INVITE sip:1001@switchboard.test SIP/2.0",
+            "BYE sip:1001@switchboard.test SIP/2.0",
+            "INFO sip:1001@switchboard.test SIP/2.0",
+            "UPDATE sip:1001@switchboard.test SIP/2.0",
+        ] {
+            assert_eq!(
+                status(screen(&request(line, ""), "sb", true)),
+                None,
+                "{line}"
+            );
+            assert_eq!(
+                status(screen(&request(line, ""), "sb", false)),
+                Some(405),
+                "{line}"
+            );
+        }
+        let Screening::Answer(r) = screen(&request("MESSAGE sip:a SIP/2.0", ""), "sb", true) else {
+            panic!("MESSAGE passed");
+        };
+        assert_eq!(r.headers.get(&HeaderName::Allow), Some(ALLOW_CALLS));
+        let r = overloaded(&request("INVITE sip:a SIP/2.0", ""), "sb", 5);
+        assert_eq!(
+            (r.status, r.headers.get(&HeaderName::RetryAfter)),
+            (503, Some("5"))
+        );
+    }
+
+    #[test]
     fn options_answer_lists_capabilities() {
-        let r = options_ok(&request("OPTIONS sip:a SIP/2.0", ""), "sb");
+        let r = options_ok(&request("OPTIONS sip:a SIP/2.0", ""), "sb", false);
         assert_eq!(r.status, 200);
         assert!(r.headers.to().expect("to").tag().is_some());
         assert_eq!(r.headers.get(&HeaderName::Accept), Some("application/sdp"));

@@ -1,0 +1,333 @@
+//! The relay's shared per-leg state and the per-packet decisions made under its lock:
+//! source check and latching, where to forward, statistics, DTMF decoding.
+//!
+//! Everything here is synchronous and allocation-free per packet; the socket tasks in
+//! [`super::relay`] take the lock, call one of these methods, drop the lock, then send.
+//!
+//! Depends on the sibling `rtp`, `sdp` and `stats` modules only.
+
+use super::relay::{LatchMode, Leg, LegStats, MediaEvent};
+use super::rtp::{RtpHeader, TelephoneEvent};
+use super::sdp::{AudioStream, Direction, PayloadType};
+use super::stats::{JitterEstimator, SeqTracker};
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
+use tokio::time::Instant;
+
+/// Clock rate assumed when a payload type is unknown (G.711, RFC 3551 §4.5.14).
+const DEFAULT_CLOCK_RATE: u32 = 8000;
+
+/// What the socket task does with a packet.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Verdict {
+    /// Send it here out of the other leg's socket (`None`: drop it).
+    pub(super) forward_to: Option<SocketAddr>,
+    /// An event to deliver (DTMF).
+    pub(super) event: Option<MediaEvent>,
+}
+
+/// Addressing of one socket (RTP or RTCP) of a leg.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Addressing {
+    /// Address from the leg's SDP.
+    pub(super) sdp: Option<SocketAddr>,
+    /// Source the packets actually come from (symmetric RTP latch).
+    pub(super) latched: Option<SocketAddr>,
+}
+
+impl Addressing {
+    /// Where to send packets for this leg's phone: the latched source, else the SDP address.
+    pub(super) fn destination(&self) -> Option<SocketAddr> {
+        self.latched.or(self.sdp)
+    }
+
+    /// Source check and latching (see the module docs of `relay`).
+    fn accept(&mut self, src: SocketAddr, mode: LatchMode) -> bool {
+        match self.latched {
+            Some(latched) => latched == src,
+            None => {
+                let allowed = match (mode, self.sdp) {
+                    (LatchMode::AnySource, _) => true,
+                    (LatchMode::SdpAddressOnly, Some(sdp)) => sdp.ip() == src.ip(),
+                    (LatchMode::SdpAddressOnly, None) => false,
+                };
+                if allowed {
+                    self.latched = Some(src);
+                }
+                allowed
+            }
+        }
+    }
+
+    /// A new SDP address; the latch is dropped only when the address really changed.
+    pub(super) fn set_sdp(&mut self, addr: SocketAddr) {
+        if self.sdp != Some(addr) {
+            self.sdp = Some(addr);
+            self.latched = None;
+        }
+    }
+}
+
+/// Everything the relay knows about one leg.
+#[derive(Debug, Default)]
+pub(super) struct LegState {
+    pub(super) rtp: Addressing,
+    pub(super) rtcp: Addressing,
+    pub(super) direction: Direction,
+    /// Payload types from the leg's SDP.
+    pub(super) payloads: Vec<PayloadType>,
+    /// RFC 4733 telephone-event payload type and its clock rate.
+    pub(super) telephone_event: Option<(u8, u32)>,
+    pub(super) packets_in: u64,
+    pub(super) bytes_in: u64,
+    pub(super) rtcp_in: u64,
+    /// Packets dropped: from a foreign source, malformed, or with nowhere to go.
+    pub(super) dropped: u64,
+    pub(super) seq: SeqTracker,
+    pub(super) jitter: JitterEstimator,
+    pub(super) jitter_clock: u32,
+    pub(super) ssrc: Option<u32>,
+    pub(super) last_pt: Option<u8>,
+    pub(super) first_rtp: Option<Instant>,
+    pub(super) last_rtp: Option<Instant>,
+    /// RTP timestamp of the last telephone event reported (dedups the end retransmissions).
+    pub(super) last_dtmf_ts: Option<u32>,
+    pub(super) dtmf_dropped: u64,
+    /// Media timeout: start of the current silence window (arm or direction change).
+    pub(super) timer_since: Option<Instant>,
+    /// Media timeout already reported for the current window.
+    pub(super) timeout_fired: bool,
+}
+
+/// Both legs, behind the session's mutex.
+#[derive(Debug, Default)]
+pub(super) struct Shared {
+    pub(super) legs: [LegState; 2],
+    /// Media timeout armed (at answer).
+    pub(super) armed: bool,
+}
+
+/// Finds `pt` in the leg's SDP, else in the other leg's (the sender numbers payloads the way
+/// the receiver's SDP did, RFC 3264 §5.1; usually both agree).
+fn lookup<'a>(own: &'a [PayloadType], other: &'a [PayloadType], pt: u8) -> Option<&'a PayloadType> {
+    own.iter()
+        .find(|p| p.pt == pt)
+        .or_else(|| other.iter().find(|p| p.pt == pt))
+}
+
+impl Shared {
+    /// Applies a stream description from `leg`'s SDP.
+    pub(super) fn set_stream(&mut self, leg: Leg, stream: &AudioStream, now: Instant) {
+        let state = &mut self.legs[leg.index()];
+        if let (Some(rtp), Some(rtcp)) = (stream.rtp_addr(), stream.rtcp_addr()) {
+            state.rtp.set_sdp(rtp);
+            state.rtcp.set_sdp(rtcp);
+        }
+        state.payloads.clone_from(&stream.payloads);
+        state.telephone_event = stream
+            .telephone_event
+            .as_ref()
+            .map(|t| (t.pt, t.clock_rate));
+        if state.direction != stream.direction {
+            state.direction = stream.direction;
+            state.timer_since = Some(now);
+            state.timeout_fired = false;
+        }
+    }
+
+    /// An RTP packet arrived on `leg`'s socket from `src` at `now` (`epoch`: session start).
+    pub(super) fn on_rtp(
+        &mut self,
+        leg: Leg,
+        src: SocketAddr,
+        packet: &[u8],
+        mode: LatchMode,
+        now: Instant,
+    ) -> Verdict {
+        let drop = Verdict {
+            forward_to: None,
+            event: None,
+        };
+        let forward_to = self.legs[leg.other().index()].rtp.destination();
+        let [a, b] = &mut self.legs;
+        let (state, other) = match leg {
+            Leg::A => (a, &*b),
+            Leg::B => (b, &*a),
+        };
+        if !state.rtp.accept(src, mode) {
+            state.dropped += 1;
+            return drop;
+        }
+        // RFC 5761 §4: with rtcp-mux, RTCP (second octet 192-223) shares the RTP port; it is
+        // relayed like RTP but kept out of the RTP statistics.
+        if matches!(packet.get(1), Some(192..=223)) {
+            state.rtcp_in += 1;
+            return Verdict {
+                forward_to,
+                event: None,
+            };
+        }
+        let Some(header) = RtpHeader::parse(packet) else {
+            state.dropped += 1;
+            return drop;
+        };
+        state.packets_in += 1;
+        state.bytes_in += packet.len() as u64;
+        let first = *state.first_rtp.get_or_insert(now);
+        state.last_rtp = Some(now);
+        if state.ssrc != Some(header.ssrc) {
+            if state.ssrc.is_some() {
+                state.seq.new_source();
+            }
+            state.ssrc = Some(header.ssrc);
+            state.jitter.reset_transit();
+        }
+        state.seq.update(header.sequence);
+
+        let payload = packet
+            .get(header.payload_offset..header.payload_offset + header.payload_len)
+            .unwrap_or(&[]);
+        let event = match state.telephone_event {
+            Some((pt, clock)) if pt == header.payload_type => {
+                state.decode_dtmf(leg, &header, payload, clock)
+            }
+            _ => {
+                let clock = lookup(&state.payloads, &other.payloads, header.payload_type)
+                    .map(|p| p.clock_rate)
+                    .filter(|&c| c != 0)
+                    .unwrap_or(DEFAULT_CLOCK_RATE);
+                if clock != state.jitter_clock {
+                    state.jitter_clock = clock;
+                    state.jitter.reset_transit();
+                }
+                // RFC 3550 §A.8; telephone events are left out (their timestamp stays fixed
+                // for the whole event, RFC 4733 §2.5.1.2, which would read as jitter).
+                state
+                    .jitter
+                    .update(now.duration_since(first), header.timestamp, clock);
+                state.last_pt = Some(header.payload_type);
+                None
+            }
+        };
+        if forward_to.is_none() {
+            state.dropped += 1;
+        }
+        Verdict { forward_to, event }
+    }
+
+    /// An RTCP packet arrived on `leg`'s odd socket; RTCP is relayed, not parsed, and does not
+    /// count as media for the timeout.
+    pub(super) fn on_rtcp(&mut self, leg: Leg, src: SocketAddr, mode: LatchMode) -> Verdict {
+        let forward_to = self.legs[leg.other().index()].rtcp.destination();
+        let state = &mut self.legs[leg.index()];
+        if !state.rtcp.accept(src, mode) {
+            state.dropped += 1;
+            return Verdict {
+                forward_to: None,
+                event: None,
+            };
+        }
+        state.rtcp_in += 1;
+        Verdict {
+            forward_to,
+            event: None,
+        }
+    }
+
+    /// Snapshot of one leg; `started` is the wall-clock time of `epoch`.
+    pub(super) fn snapshot(&self, leg: Leg, epoch: Instant, started: SystemTime) -> LegStats {
+        let state = &self.legs[leg.index()];
+        let other = &self.legs[leg.other().index()];
+        let wall = |t: Option<Instant>| t.map(|t| started + t.duration_since(epoch));
+        let codec = state
+            .last_pt
+            .and_then(|pt| lookup(&state.payloads, &other.payloads, pt))
+            .map(|p| p.name.clone());
+        LegStats {
+            packets_in: state.packets_in,
+            bytes_in: state.bytes_in,
+            packets_out: 0,
+            bytes_out: 0,
+            rtcp_in: state.rtcp_in,
+            rtcp_out: 0,
+            dropped: state.dropped,
+            expected: state.seq.expected(),
+            lost: state.seq.lost(),
+            jitter_ms: state.jitter.jitter_ms(state.jitter_clock),
+            payload_type: state.last_pt,
+            codec,
+            first_packet: wall(state.first_rtp),
+            last_packet: wall(state.last_rtp),
+            latched: state.rtp.latched,
+            direction: state.direction,
+            dtmf_dropped: state.dtmf_dropped,
+        }
+    }
+
+    /// Next media-timeout deadline over the legs that can still time out.
+    pub(super) fn next_deadline(&self, timeout: Duration) -> Option<Instant> {
+        if !self.armed {
+            return None;
+        }
+        self.legs.iter().filter_map(|l| l.deadline(timeout)).min()
+    }
+
+    /// Legs whose silence reached `timeout` at `now`; each is reported once per window.
+    pub(super) fn expired(&mut self, timeout: Duration, now: Instant) -> [Option<Leg>; 2] {
+        let mut out = [None, None];
+        if !self.armed {
+            return out;
+        }
+        for (i, leg) in [Leg::A, Leg::B].into_iter().enumerate() {
+            let state = &mut self.legs[i];
+            if state.deadline(timeout).is_some_and(|d| d <= now) {
+                state.timeout_fired = true;
+                out[i] = Some(leg);
+            }
+        }
+        out
+    }
+}
+
+impl LegState {
+    /// Decodes an RFC 4733 packet; reports the digit once, on the first packet with the
+    /// E bit (§2.5.1.4: the end packet is sent three times with the same timestamp).
+    fn decode_dtmf(
+        &mut self,
+        leg: Leg,
+        header: &RtpHeader,
+        payload: &[u8],
+        clock: u32,
+    ) -> Option<MediaEvent> {
+        let event = TelephoneEvent::parse(payload)?;
+        if !event.end || self.last_dtmf_ts == Some(header.timestamp) {
+            return None;
+        }
+        self.last_dtmf_ts = Some(header.timestamp);
+        let digit = event.digit()?;
+        let clock = if clock == 0 {
+            DEFAULT_CLOCK_RATE
+        } else {
+            clock
+        };
+        let duration_ms = (u64::from(event.duration) * 1000 / u64::from(clock)) as u32;
+        Some(MediaEvent::Dtmf {
+            leg,
+            digit,
+            duration_ms,
+        })
+    }
+
+    /// When this leg times out: `timeout` after the later of the window start and the last
+    /// RTP packet; never while its phone says it will not send (recvonly/inactive hold).
+    fn deadline(&self, timeout: Duration) -> Option<Instant> {
+        if self.timeout_fired || !self.direction.sends() {
+            return None;
+        }
+        let since = match (self.timer_since, self.last_rtp) {
+            (Some(a), Some(b)) => a.max(b),
+            (a, b) => a.or(b)?,
+        };
+        Some(since + timeout)
+    }
+}

@@ -1,0 +1,548 @@
+//! The outbound legs of a call: where to ring ([`destinations`]), the INVITE of each leg
+//! ([`start_leg`]), and what each response does — 18x relayed to the caller (early media
+//! through the relay), the first 2xx wins (ACK, CANCEL the others, 200 to the caller,
+//! bridge), failures collected into the best final response (RFC 3261 §16.7).
+//!
+//! ```text
+//!  Calling ──1xx──► Early ──2xx (first)──► Answered
+//!     │               │ ──2xx (late)──► ACK + BYE
+//!     └──3xx-6xx / timeout / transport──► Failed      CANCEL sent ──► Cancelled
+//! ```
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::Poll;
+
+use bytes::Bytes;
+use tracing::{debug, info, warn};
+
+use crate::config::ListenTransport;
+use crate::media::relay::Leg;
+use crate::sip::dialog::Dialog;
+use crate::sip::endpoint::{
+    new_uac_request, ClientEvent, ClientTransaction, UacRequest, ALLOW_CALLS,
+};
+use crate::sip::message::{
+    new_call_id, new_tag, HeaderName, Method, NameAddr, Request, Response, Transport, Uri,
+};
+use crate::sip::transport::Target;
+use crate::switch::bridge::{self, Bridge};
+use crate::switch::cause::{HangupCause, HangupSide, Q850};
+use crate::switch::channel::{CallSource, ChannelSpec, ChannelState, Direction, PartyId};
+use crate::switch::errors::CallError;
+use crate::switch::events::{DialStatus, EventKind};
+
+use super::actor::{Call, Phase};
+use super::leg_channel::LegChannel;
+use super::route::Route;
+use super::{msgs, CallContext};
+
+/// Where one B leg rings.
+#[derive(Debug, Clone)]
+pub(super) struct Dest {
+    uri: Uri,
+    to: NameAddr,
+    target: Target,
+    /// `SIP/1001` or `SIP/carrier/5551234`, for `DialBegin`.
+    dialstring: String,
+    /// Channel name prefix (extension or gateway name).
+    name: String,
+    /// The number rung.
+    number: String,
+}
+
+/// Where an outbound leg is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum BState {
+    Calling,
+    Early,
+    Answered,
+    Failed,
+    Cancelled,
+}
+
+/// One outbound leg.
+pub(super) struct BLeg {
+    pub channel: LegChannel,
+    pub target: Target,
+    /// Its INVITE transaction, while events can still come.
+    pub txn: Option<ClientTransaction>,
+    /// The INVITE as sent.
+    pub request: Request,
+    pub call_id: String,
+    pub dialog: Option<Dialog>,
+    pub state: BState,
+    /// The final failure status it ended with.
+    pub status: Option<u16>,
+}
+
+impl BLeg {
+    /// Still ringing (no final response, not cancelled).
+    pub fn is_pending(&self) -> bool {
+        matches!(self.state, BState::Calling | BState::Early)
+    }
+}
+
+/// The destinations of `route`; an error when there is none to ring.
+pub(super) async fn destinations(
+    ctx: &CallContext,
+    route: &Route,
+    _caller: &str,
+) -> Result<Vec<Dest>, CallError> {
+    match route {
+        Route::NotFound => Err(CallError::NotFound {
+            target: String::new(),
+        }),
+        Route::Extension { number } => {
+            let aor = ctx.registrar.aor_for(number);
+            let to = Uri::parse(&aor)
+                .map(NameAddr::new)
+                .map_err(|_| CallError::NotFound {
+                    target: number.clone(),
+                })?;
+            let dests: Vec<Dest> = ctx
+                .registrar
+                .contacts_for(&aor)
+                .into_iter()
+                .map(|b| Dest {
+                    uri: b.contact.clone(),
+                    to: to.clone(),
+                    target: Target {
+                        transport: b.transport.clone(),
+                        addr: b.source,
+                        flow: b.flow,
+                    },
+                    dialstring: format!("SIP/{number}"),
+                    name: number.clone(),
+                    number: number.clone(),
+                })
+                .collect();
+            if dests.is_empty() {
+                return Err(CallError::NotRegistered {
+                    target: number.clone(),
+                });
+            }
+            Ok(dests)
+        }
+        Route::Gateway { gateway, number } => {
+            let gw = ctx
+                .config
+                .gateways
+                .iter()
+                .find(|g| &g.name == gateway)
+                .ok_or(CallError::Congestion)?;
+            let addr = match gw.ip {
+                Some(ip) => std::net::SocketAddr::new(ip, gw.port),
+                None => tokio::net::lookup_host(gw.address())
+                    .await
+                    .ok()
+                    .and_then(|mut a| a.next())
+                    .ok_or(CallError::TransportFailure)?,
+            };
+            let transport = match gw.transport {
+                ListenTransport::Udp => Transport::Udp,
+                ListenTransport::Tcp => Transport::Tcp,
+                ListenTransport::Tls => Transport::Tls,
+            };
+            let param = match transport {
+                Transport::Udp => "",
+                Transport::Tls => ";transport=tls",
+                _ => ";transport=tcp",
+            };
+            let uri = Uri::parse(&format!("sip:{number}@{}{param}", gw.address()))
+                .map_err(|_| CallError::Rejected { status: 484 })?;
+            Ok(vec![Dest {
+                to: NameAddr::new(uri.clone()),
+                uri,
+                target: Target {
+                    transport,
+                    addr,
+                    flow: None,
+                },
+                dialstring: format!("SIP/{gateway}/{number}"),
+                name: gateway.clone(),
+                number: number.clone(),
+            }])
+        }
+    }
+}
+
+/// Creates the B channel, publishes `DialBegin` and sends the INVITE.
+pub(super) async fn start_leg(call: &mut Call, dest: Dest, offer: Option<Bytes>) -> BLeg {
+    let ctx = Arc::clone(&call.ctx);
+    let call_id = new_call_id();
+    ctx.registry.add_outgoing(&call_id);
+    let a = call.a.channel.snapshot();
+    let tag = new_tag();
+    let spec = ChannelSpec {
+        name: format!("SIP/{}-{}", dest.name, tag.get(..8).unwrap_or(&tag)),
+        direction: Direction::Outbound,
+        caller: a.caller.clone(),
+        exten: dest.number.clone(),
+        context: a.context.clone(),
+        call_source: CallSource::Dialplan,
+        originator: Some(Arc::clone(&a)),
+        sip_call_id: Some(call_id.clone()),
+    };
+    let mut channel = LegChannel::create(spec, &ctx.bus, &ctx.registry).await;
+    channel.channel_mut().set_callee(PartyId {
+        number: dest.number.clone(),
+        name: None,
+    });
+    call.a
+        .channel
+        .dial_begin(&channel, dest.dialstring.clone(), &ctx.bus)
+        .await;
+    let request = build_invite(call, &dest, call_id.clone(), offer);
+    let mut leg = BLeg {
+        channel,
+        target: dest.target.clone(),
+        txn: None,
+        request: request.clone(),
+        call_id,
+        dialog: None,
+        state: BState::Calling,
+        status: None,
+    };
+    match ctx.sip.send_request(request, dest.target.clone()).await {
+        Ok(txn) => {
+            leg.request = txn.request().clone();
+            leg.txn = Some(txn);
+        }
+        Err(error) => {
+            warn!(%error, target = %dest.target.addr, "B-leg INVITE not sent");
+            let cause = HangupCause::new(Q850::DestinationOutOfOrder, HangupSide::Device);
+            leg.state = BState::Failed;
+            leg.status = Some(503);
+            end_leg_channel(call, &mut leg, cause).await;
+        }
+    }
+    leg
+}
+
+/// The B leg's INVITE: our From (the caller's number in our domain, fresh tag), the
+/// callee's To, a fresh Call-ID, our Contact, Max-Forwards decremented (RFC 3261 §16.6
+/// step 3), the offer rewritten to the relay, session-timer headers passed on.
+fn build_invite(call: &Call, dest: &Dest, call_id: String, offer: Option<Bytes>) -> Request {
+    let ctx = &call.ctx;
+    let domain = &ctx.config.sip.domain;
+    let mut from = Uri::parse(&format!("sip:{}@{domain}", call.caller))
+        .or_else(|_| Uri::parse(&format!("sip:anonymous@{domain}")))
+        .map(NameAddr::new)
+        .unwrap_or_else(|_| dest.to.clone());
+    from.display = call.a.request.headers.from().ok().and_then(|f| f.display);
+    let contact =
+        ctx.sip
+            .local_contact(&dest.target.transport, dest.target.addr, Some(&call.caller));
+    let mut req = new_uac_request(UacRequest {
+        method: Method::Invite,
+        uri: dest.uri.clone(),
+        from,
+        to: dest.to.clone(),
+        call_id,
+        cseq: 1,
+        contact,
+    });
+    let hops = call
+        .a
+        .request
+        .headers
+        .max_forwards()
+        .ok()
+        .flatten()
+        .unwrap_or(crate::sip::endpoint::MAX_FORWARDS);
+    req.headers
+        .set(HeaderName::MaxForwards, hops.saturating_sub(1).to_string());
+    req.headers.push(HeaderName::Allow, ALLOW_CALLS);
+    req.headers
+        .push(HeaderName::UserAgent, call.server.as_str());
+    msgs::copy_session_timer_request(&call.a.request, &mut req);
+    if let Some(body) = offer {
+        msgs::set_sdp_headers(&mut req.headers);
+        req.body = body;
+    }
+    req
+}
+
+/// The next event of any B leg still holding its transaction (pending when none does).
+pub(super) async fn next_event(legs: &mut [BLeg]) -> (usize, Option<ClientEvent>) {
+    std::future::poll_fn(|cx| {
+        for (i, leg) in legs.iter_mut().enumerate() {
+            if let Some(txn) = leg.txn.as_mut() {
+                // `next` only awaits an mpsc receive: a fresh future per poll is fine.
+                let fut = pin!(txn.next());
+                if let Poll::Ready(ev) = fut.poll(cx) {
+                    return Poll::Ready((i, ev));
+                }
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// Hangs up and destroys a B channel that ended before the call did, with `DialEnd`.
+async fn end_leg_channel(call: &mut Call, leg: &mut BLeg, cause: HangupCause) {
+    let bus = call.ctx.bus.clone();
+    let status = match leg.state {
+        BState::Answered => DialStatus::Answer,
+        _ => DialStatus::from_q850(cause.q850),
+    };
+    leg.channel.hangup(cause, &bus).await;
+    if !call.a.channel.is_hung_up() {
+        call.a.channel.dial_end(&leg.channel, status, &bus).await;
+    }
+    leg.channel.destroy(&bus, &call.ctx.registry).await;
+}
+
+impl Call {
+    pub(super) async fn on_b_event(&mut self, i: usize, ev: Option<ClientEvent>) {
+        let Some(ev) = ev else {
+            self.b[i].txn = None;
+            if self.b[i].is_pending() {
+                self.leg_failed(i, 408, HangupSide::Device).await;
+            }
+            return;
+        };
+        match ev {
+            ClientEvent::Response(resp) if resp.status < 200 => self.on_provisional(i, *resp).await,
+            ClientEvent::Response(resp) if resp.status < 300 => self.on_2xx(i, *resp).await,
+            ClientEvent::Response(resp) => {
+                if self.b[i].is_pending() {
+                    self.leg_failed(i, resp.status, HangupSide::Callee).await;
+                }
+            }
+            ClientEvent::Timeout(resp) => {
+                if self.b[i].is_pending() {
+                    self.leg_failed(i, resp.status, HangupSide::Device).await;
+                }
+            }
+            ClientEvent::TransportError => {
+                if self.b[i].is_pending() {
+                    self.leg_failed(i, 503, HangupSide::Device).await;
+                }
+            }
+        }
+    }
+
+    async fn on_provisional(&mut self, i: usize, resp: Response) {
+        if resp.status == 100 || self.phase != Phase::Dialing || !self.b[i].is_pending() {
+            return;
+        }
+        let bus = self.ctx.bus.clone();
+        self.b[i].state = BState::Early;
+        let state = if resp.status == 183 {
+            ChannelState::Progress
+        } else {
+            ChannelState::Ringing
+        };
+        self.b[i].channel.set_state(state, &bus).await;
+        let mut out = msgs::response_to(
+            &self.a.request,
+            resp.status,
+            Some(&resp.reason),
+            &self.a.to_tag,
+            Some(&self.a.contact),
+            &self.server,
+        );
+        if let Some(relay) = &self.relay {
+            // Early media: the callee's SDP goes to the caller pointing at the relay.
+            match msgs::through_relay(&resp.headers, &resp.body, relay.local_rtp(Leg::A)) {
+                Ok(Some((stream, body))) => {
+                    if let Some(stream) = &stream {
+                        relay.set_stream(Leg::B, stream);
+                    }
+                    msgs::set_sdp_headers(&mut out.headers);
+                    out.body = body;
+                }
+                Ok(None) => {}
+                Err(error) => debug!(%error, "early SDP not relayed"),
+            }
+        }
+        self.a.channel.set_state(state, &bus).await;
+        self.respond_a(out).await;
+    }
+
+    async fn on_2xx(&mut self, i: usize, resp: Response) {
+        if self.phase == Phase::Dialing && self.winner.is_none() && self.b[i].is_pending() {
+            return self.answer(i, resp).await;
+        }
+        if self.winner == Some(i) {
+            // A retransmitted 2xx: our ACK was lost (RFC 3261 §13.2.2.4).
+            if let Some(dialog) = &self.b[i].dialog {
+                self.send_ack(i, dialog.invite_seq(), dialog).await;
+            }
+            return;
+        }
+        // A fork answered after another one or after the call ended: ACK and BYE it.
+        info!(leg = i, "late 2xx: ACK and BYE");
+        let Ok(mut dialog) = Dialog::new_uac(&self.b[i].request, &resp) else {
+            return;
+        };
+        self.send_ack(i, dialog.invite_seq(), &dialog).await;
+        let target = self.b[i].target.clone();
+        if let Some(sent_by) = self.ctx.sip.sent_by(&target) {
+            if let Ok(bye) = dialog.create_request(Method::Bye, &sent_by) {
+                let _ = self.ctx.sip.send_request(bye, target).await;
+            }
+        }
+    }
+
+    pub(super) async fn send_ack(&self, i: usize, seq: u32, dialog: &Dialog) {
+        let target = self.b[i].target.clone();
+        let Some(sent_by) = self.ctx.sip.sent_by(&target) else {
+            return;
+        };
+        let ack = dialog.create_ack(seq, &sent_by);
+        if let Err(error) = self.ctx.sip.send_ack(ack, target).await {
+            warn!(%error, "ACK not sent");
+        }
+    }
+
+    /// The first 2xx: ACK it, CANCEL the other legs, answer the caller, bridge.
+    async fn answer(&mut self, i: usize, resp: Response) {
+        let dialog = match Dialog::new_uac(&self.b[i].request, &resp) {
+            Ok(d) => d,
+            Err(error) => {
+                warn!(%error, "2xx without a usable dialog: leg failed");
+                return self.leg_failed(i, 502, HangupSide::Callee).await;
+            }
+        };
+        self.register_dialog(dialog.id().clone()).await;
+        self.send_ack(i, dialog.invite_seq(), &dialog).await;
+        self.b[i].dialog = Some(dialog);
+        self.b[i].state = BState::Answered;
+        self.winner = Some(i);
+        let elsewhere = HangupCause::new(Q850::AnsweredElsewhere, HangupSide::Switch);
+        self.cancel_pending(elsewhere, DialStatus::Cancel).await;
+        let mut ok = msgs::response_to(
+            &self.a.request,
+            200,
+            None,
+            &self.a.to_tag,
+            Some(&self.a.contact),
+            &self.server,
+        );
+        ok.headers.push(HeaderName::Allow, ALLOW_CALLS);
+        msgs::copy_session_timer_answer(&resp, &mut ok);
+        if let Some(relay) = &self.relay {
+            match msgs::through_relay(&resp.headers, &resp.body, relay.local_rtp(Leg::A)) {
+                Ok(Some((stream, body))) => {
+                    if let Some(stream) = &stream {
+                        relay.set_stream(Leg::B, stream);
+                    }
+                    msgs::set_sdp_headers(&mut ok.headers);
+                    ok.body = body;
+                }
+                Ok(None) => {}
+                Err(error) => warn!(%error, "callee's SDP unusable"),
+            }
+        }
+        match Dialog::new_uas(&self.a.request, &ok, &self.a.contact) {
+            Ok(d) => {
+                // Registered before the 2xx leaves (commands are processed in order).
+                self.register_dialog(d.id().clone()).await;
+                self.a.dialog = Some(d);
+            }
+            Err(error) => warn!(%error, "caller dialog not created"),
+        }
+        self.respond_a(ok).await;
+        self.bridge_legs(i).await;
+        if let Some(relay) = &self.relay {
+            relay.arm_timeout();
+        }
+        self.phase = Phase::Answered;
+    }
+
+    async fn bridge_legs(&mut self, i: usize) {
+        let bus = self.ctx.bus.clone();
+        self.b[i].channel.set_state(ChannelState::Up, &bus).await;
+        self.a
+            .channel
+            .dial_end(&self.b[i].channel, DialStatus::Answer, &bus)
+            .await;
+        self.a.channel.set_state(ChannelState::Up, &bus).await;
+        let mut br = Bridge::new();
+        let joined = bridge::join(
+            &mut br,
+            &mut [
+                self.a.channel.channel_mut(),
+                self.b[i].channel.channel_mut(),
+            ],
+        );
+        match joined {
+            Ok((joined, changes)) => {
+                for j in joined {
+                    let ch = if j.channel == self.a.channel.channel().id {
+                        &self.a.channel
+                    } else {
+                        &self.b[i].channel
+                    };
+                    let kind = EventKind::BridgeEnter {
+                        bridge: br.id().clone(),
+                        others: j.others,
+                    };
+                    super::leg_channel::publish(&bus, ch.snapshot(), kind).await;
+                }
+                for c in changes {
+                    let ch = if c.channel == self.a.channel.channel().id {
+                        &self.a.channel
+                    } else {
+                        &self.b[i].channel
+                    };
+                    let kind = EventKind::LinkedIdChanged {
+                        old: c.old,
+                        new: c.new,
+                    };
+                    super::leg_channel::publish(&bus, ch.snapshot(), kind).await;
+                }
+                self.bridge = Some(br);
+            }
+            Err(error) => warn!(%error, "legs not bridged"),
+        }
+    }
+
+    /// CANCELs every leg still ringing and ends its channel with `cause`.
+    pub(super) async fn cancel_pending(&mut self, cause: HangupCause, status: DialStatus) {
+        for i in 0..self.b.len() {
+            if !self.b[i].is_pending() {
+                continue;
+            }
+            if let Some(txn) = &self.b[i].txn {
+                // RFC 3261 §9.1: sent once a provisional arrived; the 487 ends the txn.
+                if let Err(error) = self.ctx.sip.cancel(txn).await {
+                    debug!(%error, "CANCEL not sent");
+                }
+            }
+            self.b[i].state = BState::Cancelled;
+            let mut leg = self.b.remove(i);
+            let bus = self.ctx.bus.clone();
+            leg.channel.hangup(cause, &bus).await;
+            if !self.a.channel.is_hung_up() {
+                self.a.channel.dial_end(&leg.channel, status, &bus).await;
+            }
+            leg.channel.destroy(&bus, &self.ctx.registry).await;
+            self.b.insert(i, leg);
+        }
+    }
+
+    /// Leg `i` ended with final `status`; may end the call (6xx, or no leg left).
+    async fn leg_failed(&mut self, i: usize, status: u16, side: HangupSide) {
+        let cause = HangupCause::from_sip(status, side);
+        let mut leg = self.b.remove(i);
+        leg.state = BState::Failed;
+        leg.status = Some(status);
+        end_leg_channel(self, &mut leg, cause).await;
+        self.b.insert(i, leg);
+        if self.phase != Phase::Dialing {
+            return;
+        }
+        if status >= 600 {
+            // RFC 3261 §16.7 step 5: a 6xx ends the search; CANCEL the other branches.
+            self.cancel_pending(cause, DialStatus::Cancel).await;
+            return self.fail_a(status, cause).await;
+        }
+        self.check_all_failed().await;
+    }
+}

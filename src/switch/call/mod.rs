@@ -1,0 +1,69 @@
+//! The B2BUA glue: the call dispatcher and the `Call` actor.
+//!
+//! The dispatcher ([`spawn_dispatcher`]) consumes the new INVITEs the SIP endpoint
+//! delivers, rejects loops (482) and starts one [`actor`] task per call. The actor
+//! authenticates the caller (trusted gateway by source address, else digest with 407),
+//! routes the call ([`route`], the built-in default the dialplan will replace), and then
+//! owns everything the call uses: the inbound channel (A leg), one outbound channel per
+//! dial attempt (B legs, rung in parallel), both dialogs, the RTP relay, the bridge.
+//!
+//! ```text
+//!  endpoint ─IncomingRequest─► dispatcher ─spawn─► Call actor (one task per call)
+//!                                  │ 482 loop       │ 407 / 404 / 480 / 503
+//!                                  ▼                ▼
+//!              A leg ◄── 100, 18x, 2xx (SDP → relay A port) ──┐
+//!              B legs ── INVITE (SDP → relay B port), CANCEL, ACK, BYE
+//!              in-dialog BYE / re-INVITE / INFO / UPDATE ◄──► passed to the other side
+//!              EventBus ◄── ChannelCreated, DialBegin/End, ChannelState, Answered,
+//!                           BridgeEnter/Leave, Hold/Unhold, Hangup, ChannelDestroyed
+//!
+//!  Call phases:  Routing ──► Dialing ──first 2xx──► Answered ──BYE/timeout──► Ending
+//!                               │ all failed / CANCEL / ring timeout            │
+//!                               └──────────────────────────────────────────────►┘
+//!  (Ending: relay closed, channels hung up and destroyed; the task lingers only until
+//!   the last outbound INVITE transaction has ended, to ACK and BYE a late 2xx.)
+//! ```
+//!
+//! Depends on `config`, `runtime`, `sip` (endpoint, dialog, registrar, message),
+//! `media` (ports, relay, sdp) and the rest of `switch`.
+
+mod actor;
+mod bleg;
+mod dispatch;
+mod in_dialog;
+pub mod leg_channel;
+pub mod msgs;
+pub mod registry;
+pub mod route;
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::media::PortPool;
+use crate::runtime::Lifecycle;
+use crate::sip::endpoint::SipHandle;
+use crate::sip::registrar::Registrar;
+use crate::switch::bus::EventBus;
+
+pub use dispatch::spawn_dispatcher;
+pub use registry::{CallCounts, CallRegistry};
+pub use route::{route, Directory, Origin, Route};
+
+/// Everything a call needs from the server; shared by every call.
+#[derive(Debug)]
+pub struct CallContext {
+    /// Sends requests, CANCELs and ACKs; registers dialogs.
+    pub sip: SipHandle,
+    /// Authenticates callers and knows where extensions are registered.
+    pub registrar: Arc<Registrar>,
+    /// Extensions, gateways, ring timeout, media settings, our domain.
+    pub config: Arc<Config>,
+    /// Where channel events are published.
+    pub bus: EventBus,
+    /// RTP port pairs for the relays.
+    pub ports: PortPool,
+    /// Live call and channel counts; outgoing Call-IDs (loop detection).
+    pub registry: CallRegistry,
+    /// Shutdown token and task tracker for the call tasks and relays.
+    pub lifecycle: Lifecycle,
+}
