@@ -107,6 +107,8 @@ pub(super) struct Call {
     pub registered: Vec<DialogId>,
     pub passthrough: Vec<Passthrough>,
     pub bridge: Option<Bridge>,
+    /// Late offer: the B leg whose 2xx waits for the caller's ACK (and its SDP answer).
+    pub deferred_ack: Option<usize>,
     pub phase: Phase,
     pub ring_deadline: Instant,
     pub linger_deadline: Instant,
@@ -242,6 +244,7 @@ impl Call {
             registered: Vec::new(),
             passthrough: Vec::new(),
             bridge: None,
+            deferred_ack: None,
             phase: Phase::Dialing,
             caller,
             ctx,
@@ -251,7 +254,7 @@ impl Call {
 
     /// Routes to destinations, allocates the relay and rings every destination.
     async fn start(&mut self, route: Route, dialed: &str) {
-        let dests = match bleg::destinations(&self.ctx, &route, &self.caller).await {
+        let dests = match super::dest::destinations(&self.ctx, &route, &self.caller).await {
             Ok(dests) => dests,
             Err(error) => {
                 let error = match (&route, error) {
@@ -352,8 +355,13 @@ impl Call {
                     self.fail_a(487, cause).await;
                 }
             }
-            Some(ServerEvent::Ack(_)) => debug!("caller ACKed the 2xx"),
+            Some(ServerEvent::Ack(ack)) => {
+                debug!("caller ACKed the 2xx");
+                self.on_caller_ack(Some(*ack)).await;
+            }
             Some(ServerEvent::AckTimeout) => {
+                // The callee's dialog is confirmed with a plain ACK before its BYE.
+                self.on_caller_ack(None).await;
                 if self.phase == Phase::Answered {
                     // RFC 3261 §13.3.1.4: no ACK for our 2xx: end the session with BYE.
                     warn!("no ACK from the caller: hanging up");

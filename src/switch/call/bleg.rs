@@ -1,5 +1,5 @@
-//! The outbound legs of a call: where to ring ([`destinations`]), the INVITE of each leg
-//! ([`start_leg`]), and what each response does — 18x relayed to the caller (early media
+//! The outbound legs of a call: the INVITE of each leg ([`start_leg`], towards the
+//! destinations of `dest`), and what each response does — 18x relayed to the caller (early media
 //! through the relay), the first 2xx wins (ACK, CANCEL the others, 200 to the caller,
 //! bridge), failures collected into the best final response (RFC 3261 §16.7).
 //!
@@ -8,6 +8,8 @@
 //!     │               │ ──2xx (late)──► ACK + BYE
 //!     └──3xx-6xx / timeout / transport──► Failed      CANCEL sent ──► Cancelled
 //! ```
+//!
+//! Depends on `sip` (endpoint, dialog, message), `media::relay` and the rest of `switch`.
 
 use std::future::Future;
 use std::pin::pin;
@@ -17,40 +19,24 @@ use std::task::Poll;
 use bytes::Bytes;
 use tracing::{debug, info, warn};
 
-use crate::config::ListenTransport;
 use crate::media::relay::Leg;
 use crate::sip::dialog::Dialog;
 use crate::sip::endpoint::{
     new_uac_request, ClientEvent, ClientTransaction, UacRequest, ALLOW_CALLS,
 };
 use crate::sip::message::{
-    new_call_id, new_tag, HeaderName, Method, NameAddr, Request, Response, Transport, Uri,
+    new_call_id, new_tag, HeaderName, Method, NameAddr, Request, Response, Uri,
 };
 use crate::sip::transport::Target;
 use crate::switch::bridge::{self, Bridge};
 use crate::switch::cause::{HangupCause, HangupSide, Q850};
 use crate::switch::channel::{CallSource, ChannelSpec, ChannelState, Direction, PartyId};
-use crate::switch::errors::CallError;
 use crate::switch::events::{DialStatus, EventKind};
 
 use super::actor::{Call, Phase};
+use super::dest::Dest;
 use super::leg_channel::LegChannel;
-use super::route::Route;
-use super::{msgs, CallContext};
-
-/// Where one B leg rings.
-#[derive(Debug, Clone)]
-pub(super) struct Dest {
-    uri: Uri,
-    to: NameAddr,
-    target: Target,
-    /// `SIP/1001` or `SIP/carrier/5551234`, for `DialBegin`.
-    dialstring: String,
-    /// Channel name prefix (extension or gateway name).
-    name: String,
-    /// The number rung.
-    number: String,
-}
+use super::msgs;
 
 /// Where an outbound leg is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,90 +67,6 @@ impl BLeg {
     /// Still ringing (no final response, not cancelled).
     pub fn is_pending(&self) -> bool {
         matches!(self.state, BState::Calling | BState::Early)
-    }
-}
-
-/// The destinations of `route`; an error when there is none to ring.
-pub(super) async fn destinations(
-    ctx: &CallContext,
-    route: &Route,
-    _caller: &str,
-) -> Result<Vec<Dest>, CallError> {
-    match route {
-        Route::NotFound => Err(CallError::NotFound {
-            target: String::new(),
-        }),
-        Route::Extension { number } => {
-            let aor = ctx.registrar.aor_for(number);
-            let to = Uri::parse(&aor)
-                .map(NameAddr::new)
-                .map_err(|_| CallError::NotFound {
-                    target: number.clone(),
-                })?;
-            let dests: Vec<Dest> = ctx
-                .registrar
-                .contacts_for(&aor)
-                .into_iter()
-                .map(|b| Dest {
-                    uri: b.contact.clone(),
-                    to: to.clone(),
-                    target: Target {
-                        transport: b.transport.clone(),
-                        addr: b.source,
-                        flow: b.flow,
-                    },
-                    dialstring: format!("SIP/{number}"),
-                    name: number.clone(),
-                    number: number.clone(),
-                })
-                .collect();
-            if dests.is_empty() {
-                return Err(CallError::NotRegistered {
-                    target: number.clone(),
-                });
-            }
-            Ok(dests)
-        }
-        Route::Gateway { gateway, number } => {
-            let gw = ctx
-                .config
-                .gateways
-                .iter()
-                .find(|g| &g.name == gateway)
-                .ok_or(CallError::Congestion)?;
-            let addr = match gw.ip {
-                Some(ip) => std::net::SocketAddr::new(ip, gw.port),
-                None => tokio::net::lookup_host(gw.address())
-                    .await
-                    .ok()
-                    .and_then(|mut a| a.next())
-                    .ok_or(CallError::TransportFailure)?,
-            };
-            let transport = match gw.transport {
-                ListenTransport::Udp => Transport::Udp,
-                ListenTransport::Tcp => Transport::Tcp,
-                ListenTransport::Tls => Transport::Tls,
-            };
-            let param = match transport {
-                Transport::Udp => "",
-                Transport::Tls => ";transport=tls",
-                _ => ";transport=tcp",
-            };
-            let uri = Uri::parse(&format!("sip:{number}@{}{param}", gw.address()))
-                .map_err(|_| CallError::Rejected { status: 484 })?;
-            Ok(vec![Dest {
-                to: NameAddr::new(uri.clone()),
-                uri,
-                target: Target {
-                    transport,
-                    addr,
-                    flow: None,
-                },
-                dialstring: format!("SIP/{gateway}/{number}"),
-                name: gateway.clone(),
-                number: number.clone(),
-            }])
-        }
     }
 }
 
@@ -370,8 +272,9 @@ impl Call {
         }
         if self.winner == Some(i) {
             // A retransmitted 2xx: our ACK was lost (RFC 3261 §13.2.2.4).
-            if let Some(dialog) = &self.b[i].dialog {
-                self.send_ack(i, dialog.invite_seq(), dialog).await;
+            // (With a late offer the ACK waits for the caller's answer: nothing to resend.)
+            if let (Some(dialog), None) = (&self.b[i].dialog, self.deferred_ack) {
+                self.send_ack(i, dialog.invite_seq(), dialog, None).await;
             }
             return;
         }
@@ -380,7 +283,7 @@ impl Call {
         let Ok(mut dialog) = Dialog::new_uac(&self.b[i].request, &resp) else {
             return;
         };
-        self.send_ack(i, dialog.invite_seq(), &dialog).await;
+        self.send_ack(i, dialog.invite_seq(), &dialog, None).await;
         let target = self.b[i].target.clone();
         if let Some(sent_by) = self.ctx.sip.sent_by(&target) {
             if let Ok(bye) = dialog.create_request(Method::Bye, &sent_by) {
@@ -389,12 +292,17 @@ impl Call {
         }
     }
 
-    pub(super) async fn send_ack(&self, i: usize, seq: u32, dialog: &Dialog) {
+    /// ACKs a 2xx of leg `i` (RFC 3261 §13.2.2.4), with an SDP answer for a late offer.
+    pub(super) async fn send_ack(&self, i: usize, seq: u32, dialog: &Dialog, sdp: Option<Bytes>) {
         let target = self.b[i].target.clone();
         let Some(sent_by) = self.ctx.sip.sent_by(&target) else {
             return;
         };
-        let ack = dialog.create_ack(seq, &sent_by);
+        let mut ack = dialog.create_ack(seq, &sent_by);
+        if let Some(body) = sdp {
+            msgs::set_sdp_headers(&mut ack.headers);
+            ack.body = body;
+        }
         if let Err(error) = self.ctx.sip.send_ack(ack, target).await {
             warn!(%error, "ACK not sent");
         }
@@ -410,7 +318,15 @@ impl Call {
             }
         };
         self.register_dialog(dialog.id().clone()).await;
-        self.send_ack(i, dialog.invite_seq(), &dialog).await;
+        let late_offer = !msgs::is_sdp(&self.a.request.headers, &self.a.request.body)
+            && msgs::is_sdp(&resp.headers, &resp.body);
+        if late_offer {
+            // RFC 3264 §5 / RFC 3261 §13.2.1: the callee offered in its 2xx; the answer
+            // comes in the caller's ACK, which our ACK to the callee must carry.
+            self.deferred_ack = Some(i);
+        } else {
+            self.send_ack(i, dialog.invite_seq(), &dialog, None).await;
+        }
         self.b[i].dialog = Some(dialog);
         self.b[i].state = BState::Answered;
         self.winner = Some(i);
@@ -453,6 +369,30 @@ impl Call {
             relay.arm_timeout();
         }
         self.phase = Phase::Answered;
+    }
+
+    /// The caller's ACK for our 2xx: with a late offer, its SDP answer goes to the callee
+    /// in the deferred ACK (through the relay).
+    pub(super) async fn on_caller_ack(&mut self, ack: Option<Request>) {
+        let Some(i) = self.deferred_ack.take() else {
+            return;
+        };
+        let mut body = None;
+        if let (Some(ack), Some(relay)) = (&ack, &self.relay) {
+            match msgs::through_relay(&ack.headers, &ack.body, relay.local_rtp(Leg::B)) {
+                Ok(Some((stream, rewritten))) => {
+                    if let Some(stream) = &stream {
+                        relay.set_stream(Leg::A, stream);
+                    }
+                    body = Some(rewritten);
+                }
+                Ok(None) => {}
+                Err(error) => debug!(%error, "SDP in the caller's ACK unusable"),
+            }
+        }
+        if let Some(dialog) = &self.b[i].dialog {
+            self.send_ack(i, dialog.invite_seq(), dialog, body).await;
+        }
     }
 
     async fn bridge_legs(&mut self, i: usize) {

@@ -29,6 +29,7 @@
 
 mod actor;
 mod bleg;
+mod dest;
 mod dispatch;
 mod in_dialog;
 pub mod leg_channel;
