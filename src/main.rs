@@ -11,6 +11,9 @@ use clap::{Parser, Subcommand};
 use switchboard::config::Config;
 use switchboard::runtime::{wait_for_signal, Lifecycle};
 
+/// How long a stop waits for calls to be hung up (BYE answered) before stopping the rest.
+const CALL_DRAIN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// switchboard: a SIP softswitch for small offices.
 #[derive(Parser, Debug)]
 #[command(name = "switchboard", version, about)]
@@ -107,6 +110,8 @@ fn run(config_dir: PathBuf, data_dir: PathBuf) -> anyhow::Result<()> {
         let server = switchboard::server::start(config, &data_dir, &lifecycle).await?;
         wait_for_signal(&lifecycle.shutdown).await;
         tracing::info!("stopping");
+        // Calls first, while the SIP endpoint still runs, so every party gets its BYE.
+        server.drain_calls(CALL_DRAIN_GRACE).await;
         lifecycle.stop_and_wait().await;
         server.close().await;
         tracing::info!("stopped");

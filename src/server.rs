@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ListenTransport};
 use crate::db::{Db, DbError};
@@ -63,6 +64,9 @@ pub struct CallCore {
     pub registry: CallRegistry,
     /// The relay's port pool (`in_use()` is 0 when no call holds ports).
     pub ports: PortPool,
+    /// Stops the call core only (a child of the server's shutdown token): see
+    /// [`Server::drain_calls`].
+    pub shutdown: CancellationToken,
 }
 
 impl CallCore {
@@ -73,6 +77,25 @@ impl CallCore {
 }
 
 impl Server {
+    /// Ends every call while the SIP endpoint still runs (answered calls get their BYE,
+    /// ringing ones 503 and CANCEL), then waits up to `grace` for the call actors to
+    /// finish. Call it between the stop signal and `Lifecycle::stop_and_wait`; the
+    /// server's own shutdown would otherwise stop the endpoint in the same instant.
+    pub async fn drain_calls(&self, grace: Duration) {
+        self.calls.shutdown.cancel();
+        if tokio::time::timeout(grace, self.calls.registry.wait_idle())
+            .await
+            .is_err()
+        {
+            let (counts, ports) = self.calls.counts();
+            tracing::warn!(
+                live_calls = counts.calls,
+                ports,
+                "calls still ending at shutdown"
+            );
+        }
+    }
+
     /// Closes the database after the tasks have stopped (WAL checkpoint on close).
     pub async fn close(self) {
         self.db.close().await;
@@ -206,6 +229,7 @@ fn start_call_core(
         bus: EventBus::new(),
         registry: CallRegistry::new(),
         ports,
+        shutdown: lifecycle.shutdown.child_token(),
     };
     let ctx = Arc::new(CallContext {
         sip,
@@ -214,7 +238,10 @@ fn start_call_core(
         bus: core.bus.clone(),
         ports: core.ports.clone(),
         registry: core.registry.clone(),
-        lifecycle: lifecycle.clone(),
+        lifecycle: Lifecycle {
+            shutdown: core.shutdown.clone(),
+            tracker: lifecycle.tracker.clone(),
+        },
     });
     spawn_dispatcher(ctx, incoming);
     Ok(core)

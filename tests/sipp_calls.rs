@@ -61,6 +61,31 @@ fn finish(caller: Agent, callees: Vec<Agent>) -> SippResult {
     result
 }
 
+/// Stops the PBX (SIGTERM, which waits for the process to exit, so its log is complete) and
+/// checks the call accounting of its log: the last call that ended left no call, channel or
+/// RTP port behind, and the stop found no call still ending.
+#[track_caller]
+fn assert_nothing_left(pbx: &mut Pbx) {
+    let status = pbx.terminate();
+    assert!(status.success(), "switchboard exited with {status}");
+    let log = pbx.log();
+    assert!(
+        !log.contains("calls still ending at shutdown"),
+        "a call did not end:\n{log}"
+    );
+    let last = log
+        .lines()
+        .rev()
+        .find(|l| l.contains("call ended"))
+        .unwrap_or_else(|| panic!("no call ended in the log:\n{log}"));
+    for field in ["live_calls=0", "live_channels=0", "ports_in_use=0"] {
+        assert!(
+            last.contains(field),
+            "{field} expected after the call: {last}"
+        );
+    }
+}
+
 /// The relay address offered to `callee` (its `invite` event) is the PBX's, not the caller's
 /// media address; the caller's (its `answered` event) is the PBX's, not the callee's; the two
 /// legs use different relay ports.
@@ -92,7 +117,7 @@ fn assert_relay_ports(caller: &mut Agent, callee: &mut Agent) -> (SocketAddr, So
 /// them back); the callee hangs up.
 #[test]
 fn extension_to_extension_with_rtp_both_ways_callee_hangs_up() {
-    let _pbx = Pbx::start_default();
+    let mut pbx = Pbx::start_default();
     let callee_rtp = RtpPeer::bind();
     let caller_rtp = RtpPeer::bind();
     let mut callee = Agent::phone(
@@ -147,12 +172,13 @@ fn extension_to_extension_with_rtp_both_ways_callee_hangs_up() {
     assert_eq!(back.sequences.len(), usize::from(RTP_PACKETS));
 
     finish(caller, vec![callee]);
+    assert_nothing_left(&mut pbx);
 }
 
 /// 1001 calls 1000, which answers; the caller hangs up after 1 s.
 #[test]
 fn caller_hangs_up() {
-    let _pbx = Pbx::start_default();
+    let mut pbx = Pbx::start_default();
     let mut callee = Agent::phone(AgentSpec::phone(
         1000,
         "call_uas_answer.xml",
@@ -166,13 +192,14 @@ fn caller_hangs_up() {
     ));
     assert_relay_ports(&mut caller, &mut callee);
     finish(caller, vec![callee]);
+    assert_nothing_left(&mut pbx);
 }
 
 /// The caller cancels while 1000 rings: 200 to the CANCEL and 487 to the INVITE for the
 /// caller, CANCEL (200, 487, ACK) for the ringing callee.
 #[test]
 fn caller_cancels_before_answer() {
-    let _pbx = Pbx::start_default();
+    let mut pbx = Pbx::start_default();
     let mut callee = Agent::phone(AgentSpec::phone(
         1000,
         "call_uas_ring_cancel.xml",
@@ -186,12 +213,13 @@ fn caller_cancels_before_answer() {
     ));
     callee.expect_relay("invite");
     finish(caller, vec![callee]);
+    assert_nothing_left(&mut pbx);
 }
 
 /// 1000 answers 486: the caller gets 486.
 #[test]
 fn busy_callee_gives_486() {
-    let _pbx = Pbx::start_default();
+    let mut pbx = Pbx::start_default();
     let callee = Agent::phone(AgentSpec::phone(
         1000,
         "call_uas_busy.xml",
@@ -204,13 +232,14 @@ fn busy_callee_gives_486() {
         SipTransport::Udp,
     ));
     finish(caller, vec![callee]);
+    assert_nothing_left(&mut pbx);
 }
 
 /// 1000 rings and never answers: after the ring timeout the PBX cancels it and the caller
 /// gets 480 or 408.
 #[test]
 fn no_answer_within_ring_timeout() {
-    let _pbx = pbx_with(RING_TIMEOUT);
+    let mut pbx = pbx_with(RING_TIMEOUT);
     let mut callee = Agent::phone(AgentSpec::phone(
         1000,
         "call_uas_ring_cancel.xml",
@@ -235,12 +264,13 @@ fn no_answer_within_ring_timeout() {
         rang <= timeout + Duration::from_secs(10),
         "gave up after {rang:?}, long after the ring timeout {timeout:?}"
     );
+    assert_nothing_left(&mut pbx);
 }
 
 /// A number that is neither an extension nor a gateway prefix: 404.
 #[test]
 fn unknown_number_gives_404() {
-    let _pbx = Pbx::start_default();
+    let mut pbx = Pbx::start_default();
     let caller = Agent::spawn(AgentSpec::caller(
         1001,
         "777",
@@ -248,12 +278,13 @@ fn unknown_number_gives_404() {
         SipTransport::Udp,
     ));
     finish(caller, Vec::new());
+    assert_nothing_left(&mut pbx);
 }
 
 /// An extension of the range without any registered contact: 480.
 #[test]
 fn unregistered_extension_gives_480() {
-    let _pbx = Pbx::start_default();
+    let mut pbx = Pbx::start_default();
     let caller = Agent::spawn(AgentSpec::caller(
         1001,
         "1999",
@@ -261,12 +292,13 @@ fn unregistered_extension_gives_480() {
         SipTransport::Udp,
     ));
     finish(caller, Vec::new());
+    assert_nothing_left(&mut pbx);
 }
 
 /// 1000 rings, then declines with 603: the caller gets 603.
 #[test]
 fn callee_declines_with_603() {
-    let _pbx = Pbx::start_default();
+    let mut pbx = Pbx::start_default();
     let callee = Agent::phone(AgentSpec::phone(
         1000,
         "call_uas_decline.xml",
@@ -279,13 +311,14 @@ fn callee_declines_with_603() {
         SipTransport::Udp,
     ));
     finish(caller, vec![callee]);
+    assert_nothing_left(&mut pbx);
 }
 
 /// The caller holds (re-INVITE a=sendonly; the callee sees sendonly and answers recvonly,
 /// which the caller sees) and unholds (a=sendrecv both ways); SDP keeps pointing at the relay.
 #[test]
 fn reinvite_hold_and_unhold_pass_through() {
-    let _pbx = Pbx::start_default();
+    let mut pbx = Pbx::start_default();
     let mut callee = Agent::phone(AgentSpec::phone(
         1000,
         "call_uas_hold.xml",
@@ -299,13 +332,14 @@ fn reinvite_hold_and_unhold_pass_through() {
     ));
     assert_relay_ports(&mut caller, &mut callee);
     finish(caller, vec![callee]);
+    assert_nothing_left(&mut pbx);
 }
 
 /// INFO from the caller (application/dtmf-relay, Signal=5) reaches the callee with its body;
 /// the callee's 200 reaches the caller.
 #[test]
 fn info_passes_through() {
-    let _pbx = Pbx::start_default();
+    let mut pbx = Pbx::start_default();
     let callee = Agent::phone(AgentSpec::phone(
         1000,
         "call_uas_info.xml",
@@ -318,6 +352,7 @@ fn info_passes_through() {
         SipTransport::Udp,
     ));
     finish(caller, vec![callee]);
+    assert_nothing_left(&mut pbx);
 }
 
 /// 1001 dials 9555123: the carrier on 127.0.0.1:15080 gets `INVITE sip:555123@...` (checked
@@ -325,7 +360,7 @@ fn info_passes_through() {
 /// the caller hangs up.
 #[test]
 fn outbound_call_via_gateway_strips_the_9() {
-    let _pbx = Pbx::start_default();
+    let mut pbx = Pbx::start_default();
     let mut carrier = Agent::carrier(AgentSpec::carrier("call_gw_uas.xml"));
     let mut caller = Agent::spawn(AgentSpec::caller(
         1001,
@@ -335,13 +370,14 @@ fn outbound_call_via_gateway_strips_the_9() {
     ));
     assert_relay_ports(&mut caller, &mut carrier);
     finish(caller, vec![carrier]);
+    assert_nothing_left(&mut pbx);
 }
 
 /// The carrier calls DID 5550100 from 127.0.0.1:15080 without credentials: extension 1000
 /// rings and answers; the carrier hangs up.
 #[test]
 fn inbound_call_from_gateway_rings_extension_1000() {
-    let _pbx = Pbx::start_default();
+    let mut pbx = Pbx::start_default();
     let mut callee = Agent::phone(AgentSpec::phone(
         1000,
         "call_uas_answer.xml",
@@ -354,12 +390,13 @@ fn inbound_call_from_gateway_rings_extension_1000() {
     ));
     assert_relay_ports(&mut carrier, &mut callee);
     finish(carrier, vec![callee]);
+    assert_nothing_left(&mut pbx);
 }
 
 /// A caller over UDP reaches a callee registered over TCP (the INVITE goes over TCP).
 #[test]
 fn udp_caller_to_tcp_callee() {
-    let _pbx = Pbx::start_default();
+    let mut pbx = Pbx::start_default();
     let mut callee = Agent::phone(AgentSpec::phone(
         1000,
         "call_uas_answer.xml",
@@ -373,13 +410,14 @@ fn udp_caller_to_tcp_callee() {
     ));
     assert_relay_ports(&mut caller, &mut callee);
     finish(caller, vec![callee]);
+    assert_nothing_left(&mut pbx);
 }
 
 /// Extension 1000 has two contacts: both ring; the one that answers (after 1 s) gets the
 /// call, the other one gets CANCEL.
 #[test]
 fn parallel_ringing_first_answer_wins_other_gets_cancel() {
-    let _pbx = Pbx::start_default();
+    let mut pbx = Pbx::start_default();
     let mut winner = Agent::phone(AgentSpec::phone(
         1000,
         "call_uas_answer_late.xml",
@@ -401,13 +439,14 @@ fn parallel_ringing_first_answer_wins_other_gets_cancel() {
     assert_eq!(to_winner.ip().to_string(), "127.0.0.1");
     assert_eq!(to_loser.ip().to_string(), "127.0.0.1");
     finish(caller, vec![winner, loser]);
+    assert_nothing_left(&mut pbx);
 }
 
 /// After the answer nobody sends RTP: after the media timeout the PBX hangs up both sides
 /// with BYE.
 #[test]
 fn media_timeout_hangs_up_both_sides() {
-    let _pbx = pbx_with(RTP_TIMEOUT);
+    let mut pbx = pbx_with(RTP_TIMEOUT);
     let mut callee = Agent::phone(AgentSpec::phone(
         1000,
         "call_uas_answer.xml",
@@ -432,4 +471,5 @@ fn media_timeout_hangs_up_both_sides() {
         silent <= timeout + Duration::from_secs(10),
         "hung up after {silent:?} of silence, long after the media timeout {timeout:?}"
     );
+    assert_nothing_left(&mut pbx);
 }

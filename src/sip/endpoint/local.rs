@@ -24,7 +24,9 @@ pub fn allow(calls: bool) -> &'static str {
 }
 
 /// Extensions we implement (the `Supported` header value, and what `Require` may name).
-pub const SUPPORTED: &[&str] = &["path"];
+/// `timer` (RFC 4028): the call core passes session timers through and answers a caller
+/// that requires one with its own interval (`switch::call`).
+pub const SUPPORTED: &[&str] = &["path", "timer"];
 
 /// What the endpoint does with a new (valid) request before any handler sees it.
 #[derive(Debug)]

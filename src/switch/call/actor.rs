@@ -16,7 +16,7 @@ use tracing::{debug, info, warn};
 use crate::media::relay::{Leg, MediaEvent, RelayConfig, RelaySession};
 use crate::sip::dialog::{Dialog, DialogId};
 use crate::sip::endpoint::{InDialogRequest, IncomingRequest, ServerEvent, ServerTransaction};
-use crate::sip::message::{new_tag, NameAddr, Request, Response};
+use crate::sip::message::{new_tag, HeaderName, NameAddr, Request, Response};
 use crate::sip::registrar::AuthHeader;
 use crate::sip::transport::{Source, Target};
 use crate::switch::bridge::{self, Bridge};
@@ -190,7 +190,7 @@ impl Call {
         let caller = msgs::user_of(&from.uri).unwrap_or("anonymous").to_owned();
         let dialed = msgs::user_of(&request.uri).unwrap_or_default().to_owned();
         let spec = ChannelSpec {
-            name: format!("SIP/{caller}-{}", &new_tag()[..8.min(new_tag().len())]),
+            name: format!("SIP/{caller}-{}", short_tag()),
             direction: Direction::Inbound,
             caller: PartyId {
                 number: caller.clone(),
@@ -430,9 +430,14 @@ impl Call {
 
     /// Sends a final failure `status` to the caller and ends the call.
     pub(super) async fn fail_a(&mut self, status: u16, cause: HangupCause) {
+        self.fail_a_with(status, cause, None).await;
+    }
+
+    /// [`Call::fail_a`] with the Contact of a relayed 3xx.
+    async fn fail_a_with(&mut self, status: u16, cause: HangupCause, contact: Option<String>) {
         if !self.a.final_sent {
             self.a.final_sent = true;
-            let resp = msgs::response_to(
+            let mut resp = msgs::response_to(
                 &self.a.request,
                 status,
                 None,
@@ -440,6 +445,9 @@ impl Call {
                 None,
                 &self.server,
             );
+            if let Some(contact) = contact.filter(|c| !c.is_empty()) {
+                resp.headers.push(HeaderName::Contact, contact);
+            }
             if let Some(txn) = &self.a.txn {
                 if let Err(error) = txn.respond(resp).await {
                     debug!(%error, "final response not sent");
@@ -550,7 +558,12 @@ impl Call {
         let statuses: Vec<u16> = self.b.iter().filter_map(|l| l.status).collect();
         let status = msgs::best_response(&statuses).unwrap_or(480);
         let cause = HangupCause::from_sip(status, HangupSide::Callee);
-        self.fail_a(status, cause).await;
+        let redirect = self
+            .b
+            .iter()
+            .find(|l| l.status == Some(status))
+            .and_then(|l| l.redirect.clone());
+        self.fail_a_with(status, cause, redirect).await;
     }
 
     /// Sends `resp` to the caller (provisional or final) on the A transaction.
@@ -572,4 +585,11 @@ async fn next_server_event(txn: &mut Option<ServerTransaction>) -> Option<Server
         Some(txn) => txn.next_event().await,
         None => std::future::pending().await,
     }
+}
+
+/// A short random suffix for channel names (`SIP/1001-1a2b3c4d`).
+pub(super) fn short_tag() -> String {
+    let mut tag = new_tag();
+    tag.truncate(8);
+    tag
 }

@@ -24,9 +24,7 @@ use crate::sip::dialog::Dialog;
 use crate::sip::endpoint::{
     new_uac_request, ClientEvent, ClientTransaction, UacRequest, ALLOW_CALLS,
 };
-use crate::sip::message::{
-    new_call_id, new_tag, HeaderName, Method, NameAddr, Request, Response, Uri,
-};
+use crate::sip::message::{new_call_id, HeaderName, Method, NameAddr, Request, Response, Uri};
 use crate::sip::transport::Target;
 use crate::switch::bridge::{self, Bridge};
 use crate::switch::cause::{HangupCause, HangupSide, Q850};
@@ -61,6 +59,8 @@ pub(super) struct BLeg {
     pub state: BState,
     /// The final failure status it ended with.
     pub status: Option<u16>,
+    /// The Contact of a 3xx it ended with (passed on to the caller, RFC 3261 §21.3).
+    pub redirect: Option<String>,
 }
 
 impl BLeg {
@@ -76,9 +76,8 @@ pub(super) async fn start_leg(call: &mut Call, dest: Dest, offer: Option<Bytes>)
     let call_id = new_call_id();
     ctx.registry.add_outgoing(&call_id);
     let a = call.a.channel.snapshot();
-    let tag = new_tag();
     let spec = ChannelSpec {
-        name: format!("SIP/{}-{}", dest.name, tag.get(..8).unwrap_or(&tag)),
+        name: format!("SIP/{}-{}", dest.name, super::actor::short_tag()),
         direction: Direction::Outbound,
         caller: a.caller.clone(),
         exten: dest.number.clone(),
@@ -106,6 +105,7 @@ pub(super) async fn start_leg(call: &mut Call, dest: Dest, offer: Option<Bytes>)
         dialog: None,
         state: BState::Calling,
         status: None,
+        redirect: None,
     };
     match ctx.sip.send_request(request, dest.target.clone()).await {
         Ok(txn) => {
@@ -212,6 +212,11 @@ impl Call {
             ClientEvent::Response(resp) if resp.status < 300 => self.on_2xx(i, *resp).await,
             ClientEvent::Response(resp) => {
                 if self.b[i].is_pending() {
+                    if (300..400).contains(&resp.status) {
+                        let contacts: Vec<&str> =
+                            resp.headers.get_all(&HeaderName::Contact).collect();
+                        self.b[i].redirect = Some(contacts.join(", "));
+                    }
                     self.leg_failed(i, resp.status, HangupSide::Callee).await;
                 }
             }
@@ -341,7 +346,7 @@ impl Call {
             &self.server,
         );
         ok.headers.push(HeaderName::Allow, ALLOW_CALLS);
-        msgs::copy_session_timer_answer(&resp, &mut ok);
+        msgs::copy_session_timer_answer(&self.a.request, &resp, &mut ok);
         if let Some(relay) = &self.relay {
             match msgs::through_relay(&resp.headers, &resp.body, relay.local_rtp(Leg::A)) {
                 Ok(Some((stream, body))) => {

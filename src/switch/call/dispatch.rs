@@ -16,21 +16,13 @@ use crate::sip::message::{Host, Request, Via};
 
 use super::{actor, msgs, CallContext};
 
-/// Starts the dispatcher on the lifecycle's tracker; it stops on shutdown or when the
-/// endpoint closes the queue.
+/// Starts the dispatcher on the lifecycle's tracker. It runs until the endpoint closes the
+/// queue (the endpoint stops last), so INVITEs arriving while the call core drains get 503.
 pub fn spawn_dispatcher(ctx: Arc<CallContext>, mut incoming: mpsc::Receiver<IncomingRequest>) {
-    let shutdown = ctx.lifecycle.shutdown.clone();
     let tracker = ctx.lifecycle.tracker.clone();
     tracker.spawn(
         async move {
-            loop {
-                let item = tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    item = incoming.recv() => match item {
-                        Some(item) => item,
-                        None => break,
-                    },
-                };
+            while let Some(item) = incoming.recv().await {
                 dispatch(&ctx, item).await;
             }
             debug!("call dispatcher stopped");
@@ -40,18 +32,21 @@ pub fn spawn_dispatcher(ctx: Arc<CallContext>, mut incoming: mpsc::Receiver<Inco
 }
 
 async fn dispatch(ctx: &Arc<CallContext>, item: IncomingRequest) {
-    if is_loop(ctx, &item.request) {
-        // RFC 3261 §16.3 item 4 (as a B2BUA): the request went out from us and came back.
+    let draining = ctx.lifecycle.shutdown.is_cancelled();
+    if draining || is_loop(ctx, &item.request) {
+        // RFC 3261 §16.3 item 4 (as a B2BUA): the request went out from us and came back
+        // (482); or the call core is shutting down (503, RFC 3261 §21.5.4).
+        let status = if draining { 503 } else { 482 };
         let resp = msgs::response_to(
             &item.request,
-            482,
+            status,
             None,
             &crate::sip::message::new_tag(),
             None,
             &ctx.config.sip.user_agent,
         );
         if let Err(error) = item.txn.respond(resp).await {
-            debug!(%error, "482 not sent");
+            debug!(%error, status, "rejection not sent");
         }
         return;
     }

@@ -276,7 +276,7 @@ impl Call {
             if let Some(c) = contact {
                 out.headers.push(HeaderName::Contact, c.to_string());
             }
-            msgs::copy_session_timer_answer(&resp, &mut out);
+            msgs::copy_session_timer_answer(&p.request, &resp, &mut out);
         }
         let relay_addr = self.relay.as_ref().map(|r| r.local_rtp(p.origin.leg()));
         match relay_addr.map(|a| msgs::through_relay(&resp.headers, &resp.body, a)) {

@@ -24,6 +24,17 @@
 //!   the last outbound INVITE transaction has ended, to ACK and BYE a late 2xx.)
 //! ```
 //!
+//! Session timers (RFC 4028): the caller's Session-Expires/Min-SE/`Supported: timer` go
+//! to the callee and the callee's negotiated value comes back; if the callee ignores the
+//! timer, the caller gets its own interval with `refresher=uac`. The refreshes are
+//! re-INVITE/UPDATE and pass through; the B2BUA never refreshes nor expires a session
+//! itself. A late offer (INVITE without SDP) is supported: the ACK to the callee waits for
+//! the caller's ACK and carries its answer.
+//!
+//! Not handled yet: requests inside an *early* dialog (UPDATE/PRACK before the answer get
+//! 481), following 3xx redirections (a 3xx chosen as the best response is relayed to the
+//! caller with its Contact), REFER, transfers.
+//!
 //! Depends on `config`, `runtime`, `sip` (endpoint, dialog, registrar, message),
 //! `media` (ports, relay, sdp) and the rest of `switch`.
 

@@ -102,15 +102,29 @@ pub fn copy_session_timer_request(from: &Request, to: &mut Request) {
 }
 
 /// RFC 4028 §9: the answerer's 2xx carries the negotiated Session-Expires (with the
-/// refresher) and `Require: timer`; the same values go to the caller.
-pub fn copy_session_timer_answer(from: &Response, to: &mut Response) {
+/// refresher) and `Require: timer`; the same values go to the requester (`request`, the
+/// request being answered). When the answerer ignored the timer but the requester asked
+/// for one and supports it, the B2BUA honours it minimally: the same interval, with the
+/// requester as refresher (RFC 4028 §9 "refresher=uac"); its refreshes pass through.
+pub fn copy_session_timer_answer(request: &Request, from: &Response, to: &mut Response) {
+    let wants_timer = |h: &crate::sip::message::Headers, name: &HeaderName| {
+        h.values(name).any(|v| v.eq_ignore_ascii_case("timer"))
+    };
     if let Some(v) = from.headers.get(&HeaderName::SessionExpires) {
         to.headers.set(HeaderName::SessionExpires, v.to_owned());
-        if from
-            .headers
-            .values(&HeaderName::Require)
-            .any(|v| v.eq_ignore_ascii_case("timer"))
-        {
+        if wants_timer(&from.headers, &HeaderName::Require) {
+            to.headers.push(HeaderName::Require, "timer");
+        }
+        return;
+    }
+    let asked = request.headers.get(&HeaderName::SessionExpires);
+    if let Some(asked) = asked {
+        if wants_timer(&request.headers, &HeaderName::Supported) {
+            let interval = asked.split(';').next().unwrap_or(asked).trim();
+            to.headers.set(
+                HeaderName::SessionExpires,
+                format!("{interval};refresher=uac"),
+            );
             to.headers.push(HeaderName::Require, "timer");
         }
     }
@@ -215,11 +229,24 @@ mod tests {
             .push(HeaderName::SessionExpires, "1800;refresher=uas");
         ok.headers.push(HeaderName::Require, "timer");
         let mut to_a = Response::new(200, "OK");
-        copy_session_timer_answer(&ok, &mut to_a);
+        copy_session_timer_answer(&a, &ok, &mut to_a);
         assert_eq!(
             to_a.headers.get(&HeaderName::SessionExpires),
             Some("1800;refresher=uas")
         );
         assert_eq!(to_a.headers.get(&HeaderName::Require), Some("timer"));
+        // The callee ignored the timer: the caller gets its own interval, refreshing itself.
+        let mut to_a = Response::new(200, "OK");
+        copy_session_timer_answer(&a, &Response::new(200, "OK"), &mut to_a);
+        assert_eq!(
+            to_a.headers.get(&HeaderName::SessionExpires),
+            Some("1800;refresher=uac")
+        );
+        assert_eq!(to_a.headers.get(&HeaderName::Require), Some("timer"));
+        // No timer asked: nothing added.
+        let plain = Request::new(a.method.clone(), a.uri.clone());
+        let mut to_a = Response::new(200, "OK");
+        copy_session_timer_answer(&plain, &Response::new(200, "OK"), &mut to_a);
+        assert!(to_a.headers.get(&HeaderName::SessionExpires).is_none());
     }
 }

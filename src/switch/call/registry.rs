@@ -30,6 +30,8 @@ struct Inner {
     calls_total: AtomicU64,
     /// Held for one insert/remove/lookup, never across an await: a std Mutex.
     outgoing: Mutex<HashSet<String>>,
+    /// Woken whenever a call ends (for [`CallRegistry::wait_idle`]).
+    ended: tokio::sync::Notify,
 }
 
 /// Shared registry of live calls; cheap to clone.
@@ -60,6 +62,17 @@ impl CallRegistry {
         self.inner.calls_total.fetch_add(1, Ordering::Relaxed);
         CallGuard {
             registry: self.clone(),
+        }
+    }
+
+    /// Resolves once no call is live (at once if none is).
+    pub async fn wait_idle(&self) {
+        loop {
+            let ended = self.inner.ended.notified();
+            if self.inner.calls.load(Ordering::Relaxed) == 0 {
+                return;
+            }
+            ended.await;
         }
     }
 
@@ -105,12 +118,33 @@ pub struct CallGuard {
 impl Drop for CallGuard {
     fn drop(&mut self) {
         self.registry.inner.calls.fetch_sub(1, Ordering::Relaxed);
+        self.registry.inner.ended.notify_waiters();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn wait_idle_resolves_when_the_last_call_ends() {
+        let r = CallRegistry::new();
+        r.wait_idle().await;
+        let first = r.call_started();
+        let second = r.call_started();
+        let waiter = tokio::spawn({
+            let r = r.clone();
+            async move { r.wait_idle().await }
+        });
+        drop(first);
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished(), "one call is still live");
+        drop(second);
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+            .await
+            .expect("idle after the last call")
+            .expect("waiter task");
+    }
 
     #[test]
     fn counts_follow_calls_channels_and_call_ids() {
