@@ -225,6 +225,7 @@ fn start_call_core(
         .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
     let ports = PortPool::new(rtp_ip, config.media.rtp_port_min, config.media.rtp_port_max)?;
     tracing::info!(%rtp_ip, first = config.media.rtp_port_min, last = config.media.rtp_port_max, "RTP relay ports");
+    warn_if_few_file_descriptors(config.media.rtp_port_min, config.media.rtp_port_max);
     let core = CallCore {
         bus: EventBus::new(),
         registry: CallRegistry::new(),
@@ -278,4 +279,61 @@ fn certificate_names(config: &Config, listeners: &[ListenerSpec]) -> Vec<String>
         }
     }
     names
+}
+
+/// File descriptors kept for everything but RTP sockets (SIP sockets, connections, SQLite).
+const FD_RESERVE: u64 = 1024;
+
+/// Warns when the process may open fewer files than the RTP port range needs: every port of
+/// the range is a socket once calls use it, and a call that cannot bind its ports gets 503.
+fn warn_if_few_file_descriptors(first: u16, last: u16) {
+    let needed = u64::from(last.saturating_sub(first)) + 1 + FD_RESERVE;
+    let Some(limit) = open_files_limit() else {
+        return;
+    };
+    if limit < needed {
+        tracing::warn!(
+            limit,
+            needed,
+            max_calls = limit.saturating_sub(FD_RESERVE) / 4,
+            "the open-files limit (ulimit -n) is below what the RTP port range needs; \
+             calls beyond max_calls will get 503"
+        );
+    }
+}
+
+/// The soft `Max open files` limit of this process, from `/proc/self/limits` (Linux).
+fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    parse_open_files_limit(&limits)
+}
+
+/// The soft limit on the `Max open files` line of a `/proc/<pid>/limits` text.
+fn parse_open_files_limit(limits: &str) -> Option<u64> {
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    let soft = line
+        .trim_start_matches("Max open files")
+        .split_whitespace()
+        .next()?;
+    soft.parse().ok() // "unlimited" → None: nothing to warn about
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_open_files_limit;
+
+    #[test]
+    fn open_files_limit_is_read_from_proc_limits() {
+        let text = "Limit                     Soft Limit           Hard Limit           Units     \n\
+                    Max cpu time              unlimited            unlimited            seconds   \n\
+                    Max open files            20000                1048576              files     \n";
+        assert_eq!(parse_open_files_limit(text), Some(20_000));
+        assert_eq!(
+            parse_open_files_limit(
+                "Max open files            unlimited            unlimited            files"
+            ),
+            None
+        );
+        assert_eq!(parse_open_files_limit("nothing here"), None);
+    }
 }
