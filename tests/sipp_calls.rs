@@ -61,6 +61,21 @@ fn finish(caller: Agent, callees: Vec<Agent>) -> SippResult {
     result
 }
 
+/// Extension 1000 registered over `transport`, answering INVITEs with `scenario`.
+fn phone_1000(scenario: &str, transport: SipTransport) -> Agent {
+    Agent::phone(AgentSpec::phone(1000, scenario, transport))
+}
+
+/// Extension 1001 calling `dialled` over UDP with the caller `scenario`.
+fn call_from_1001(dialled: &str, scenario: &str) -> Agent {
+    Agent::spawn(AgentSpec::caller(
+        1001,
+        dialled,
+        scenario,
+        SipTransport::Udp,
+    ))
+}
+
 /// Stops the PBX (SIGTERM, which waits for the process to exit, so its log is complete) and
 /// checks the call accounting of its log: the last call that ended left no call, channel or
 /// RTP port behind, and the stop found no call still ending.
@@ -179,17 +194,8 @@ fn extension_to_extension_with_rtp_both_ways_callee_hangs_up() {
 #[test]
 fn caller_hangs_up() {
     let mut pbx = Pbx::start_default();
-    let mut callee = Agent::phone(AgentSpec::phone(
-        1000,
-        "call_uas_answer.xml",
-        SipTransport::Udp,
-    ));
-    let mut caller = Agent::spawn(AgentSpec::caller(
-        1001,
-        "1000",
-        "call_uac_answered_bye.xml",
-        SipTransport::Udp,
-    ));
+    let mut callee = phone_1000("call_uas_answer.xml", SipTransport::Udp);
+    let mut caller = call_from_1001("1000", "call_uac_answered_bye.xml");
     assert_relay_ports(&mut caller, &mut callee);
     finish(caller, vec![callee]);
     assert_nothing_left(&mut pbx);
@@ -200,17 +206,8 @@ fn caller_hangs_up() {
 #[test]
 fn caller_cancels_before_answer() {
     let mut pbx = Pbx::start_default();
-    let mut callee = Agent::phone(AgentSpec::phone(
-        1000,
-        "call_uas_ring_cancel.xml",
-        SipTransport::Udp,
-    ));
-    let caller = Agent::spawn(AgentSpec::caller(
-        1001,
-        "1000",
-        "call_uac_cancel.xml",
-        SipTransport::Udp,
-    ));
+    let mut callee = phone_1000("call_uas_ring_cancel.xml", SipTransport::Udp);
+    let caller = call_from_1001("1000", "call_uac_cancel.xml");
     callee.expect_relay("invite");
     finish(caller, vec![callee]);
     assert_nothing_left(&mut pbx);
@@ -220,17 +217,8 @@ fn caller_cancels_before_answer() {
 #[test]
 fn busy_callee_gives_486() {
     let mut pbx = Pbx::start_default();
-    let callee = Agent::phone(AgentSpec::phone(
-        1000,
-        "call_uas_busy.xml",
-        SipTransport::Udp,
-    ));
-    let caller = Agent::spawn(AgentSpec::caller(
-        1001,
-        "1000",
-        "call_uac_486.xml",
-        SipTransport::Udp,
-    ));
+    let callee = phone_1000("call_uas_busy.xml", SipTransport::Udp);
+    let caller = call_from_1001("1000", "call_uac_486.xml");
     finish(caller, vec![callee]);
     assert_nothing_left(&mut pbx);
 }
@@ -240,18 +228,9 @@ fn busy_callee_gives_486() {
 #[test]
 fn no_answer_within_ring_timeout() {
     let mut pbx = pbx_with(RING_TIMEOUT);
-    let mut callee = Agent::phone(AgentSpec::phone(
-        1000,
-        "call_uas_ring_cancel.xml",
-        SipTransport::Udp,
-    ));
+    let mut callee = phone_1000("call_uas_ring_cancel.xml", SipTransport::Udp);
     let started = Instant::now();
-    let caller = Agent::spawn(AgentSpec::caller(
-        1001,
-        "1000",
-        "call_uac_noanswer.xml",
-        SipTransport::Udp,
-    ));
+    let caller = call_from_1001("1000", "call_uac_noanswer.xml");
     callee.expect_relay("invite");
     finish(caller, vec![callee]);
     let rang = started.elapsed();
@@ -271,12 +250,7 @@ fn no_answer_within_ring_timeout() {
 #[test]
 fn unknown_number_gives_404() {
     let mut pbx = Pbx::start_default();
-    let caller = Agent::spawn(AgentSpec::caller(
-        1001,
-        "777",
-        "call_uac_404.xml",
-        SipTransport::Udp,
-    ));
+    let caller = call_from_1001("777", "call_uac_404.xml");
     finish(caller, Vec::new());
     assert_nothing_left(&mut pbx);
 }
@@ -285,12 +259,7 @@ fn unknown_number_gives_404() {
 #[test]
 fn unregistered_extension_gives_480() {
     let mut pbx = Pbx::start_default();
-    let caller = Agent::spawn(AgentSpec::caller(
-        1001,
-        "1999",
-        "call_uac_480.xml",
-        SipTransport::Udp,
-    ));
+    let caller = call_from_1001("1999", "call_uac_480.xml");
     finish(caller, Vec::new());
     assert_nothing_left(&mut pbx);
 }
@@ -299,17 +268,8 @@ fn unregistered_extension_gives_480() {
 #[test]
 fn callee_declines_with_603() {
     let mut pbx = Pbx::start_default();
-    let callee = Agent::phone(AgentSpec::phone(
-        1000,
-        "call_uas_decline.xml",
-        SipTransport::Udp,
-    ));
-    let caller = Agent::spawn(AgentSpec::caller(
-        1001,
-        "1000",
-        "call_uac_603.xml",
-        SipTransport::Udp,
-    ));
+    let callee = phone_1000("call_uas_decline.xml", SipTransport::Udp);
+    let caller = call_from_1001("1000", "call_uac_603.xml");
     finish(caller, vec![callee]);
     assert_nothing_left(&mut pbx);
 }
@@ -319,17 +279,8 @@ fn callee_declines_with_603() {
 #[test]
 fn reinvite_hold_and_unhold_pass_through() {
     let mut pbx = Pbx::start_default();
-    let mut callee = Agent::phone(AgentSpec::phone(
-        1000,
-        "call_uas_hold.xml",
-        SipTransport::Udp,
-    ));
-    let mut caller = Agent::spawn(AgentSpec::caller(
-        1001,
-        "1000",
-        "call_uac_hold.xml",
-        SipTransport::Udp,
-    ));
+    let mut callee = phone_1000("call_uas_hold.xml", SipTransport::Udp);
+    let mut caller = call_from_1001("1000", "call_uac_hold.xml");
     assert_relay_ports(&mut caller, &mut callee);
     finish(caller, vec![callee]);
     assert_nothing_left(&mut pbx);
@@ -340,17 +291,8 @@ fn reinvite_hold_and_unhold_pass_through() {
 #[test]
 fn info_passes_through() {
     let mut pbx = Pbx::start_default();
-    let callee = Agent::phone(AgentSpec::phone(
-        1000,
-        "call_uas_info.xml",
-        SipTransport::Udp,
-    ));
-    let caller = Agent::spawn(AgentSpec::caller(
-        1001,
-        "1000",
-        "call_uac_info.xml",
-        SipTransport::Udp,
-    ));
+    let callee = phone_1000("call_uas_info.xml", SipTransport::Udp);
+    let caller = call_from_1001("1000", "call_uac_info.xml");
     finish(caller, vec![callee]);
     assert_nothing_left(&mut pbx);
 }
@@ -362,12 +304,7 @@ fn info_passes_through() {
 fn outbound_call_via_gateway_strips_the_9() {
     let mut pbx = Pbx::start_default();
     let mut carrier = Agent::carrier(AgentSpec::carrier("call_gw_uas.xml"));
-    let mut caller = Agent::spawn(AgentSpec::caller(
-        1001,
-        "9555123",
-        "call_uac_gateway.xml",
-        SipTransport::Udp,
-    ));
+    let mut caller = call_from_1001("9555123", "call_uac_gateway.xml");
     assert_relay_ports(&mut caller, &mut carrier);
     finish(caller, vec![carrier]);
     assert_nothing_left(&mut pbx);
@@ -378,11 +315,7 @@ fn outbound_call_via_gateway_strips_the_9() {
 #[test]
 fn inbound_call_from_gateway_rings_extension_1000() {
     let mut pbx = Pbx::start_default();
-    let mut callee = Agent::phone(AgentSpec::phone(
-        1000,
-        "call_uas_answer.xml",
-        SipTransport::Udp,
-    ));
+    let mut callee = phone_1000("call_uas_answer.xml", SipTransport::Udp);
     let mut carrier = Agent::spawn(AgentSpec::carrier_call(
         "5551234",
         "5550100",
@@ -397,17 +330,8 @@ fn inbound_call_from_gateway_rings_extension_1000() {
 #[test]
 fn udp_caller_to_tcp_callee() {
     let mut pbx = Pbx::start_default();
-    let mut callee = Agent::phone(AgentSpec::phone(
-        1000,
-        "call_uas_answer.xml",
-        SipTransport::Tcp,
-    ));
-    let mut caller = Agent::spawn(AgentSpec::caller(
-        1001,
-        "1000",
-        "call_uac_answered_bye.xml",
-        SipTransport::Udp,
-    ));
+    let mut callee = phone_1000("call_uas_answer.xml", SipTransport::Tcp);
+    let mut caller = call_from_1001("1000", "call_uac_answered_bye.xml");
     assert_relay_ports(&mut caller, &mut callee);
     finish(caller, vec![callee]);
     assert_nothing_left(&mut pbx);
@@ -418,22 +342,9 @@ fn udp_caller_to_tcp_callee() {
 #[test]
 fn parallel_ringing_first_answer_wins_other_gets_cancel() {
     let mut pbx = Pbx::start_default();
-    let mut winner = Agent::phone(AgentSpec::phone(
-        1000,
-        "call_uas_answer_late.xml",
-        SipTransport::Udp,
-    ));
-    let mut loser = Agent::phone(AgentSpec::phone(
-        1000,
-        "call_uas_ring_cancel.xml",
-        SipTransport::Udp,
-    ));
-    let caller = Agent::spawn(AgentSpec::caller(
-        1001,
-        "1000",
-        "call_uac_answered_bye.xml",
-        SipTransport::Udp,
-    ));
+    let mut winner = phone_1000("call_uas_answer_late.xml", SipTransport::Udp);
+    let mut loser = phone_1000("call_uas_ring_cancel.xml", SipTransport::Udp);
+    let caller = call_from_1001("1000", "call_uac_answered_bye.xml");
     let to_winner = winner.expect_relay("invite");
     let to_loser = loser.expect_relay("invite");
     assert_eq!(to_winner.ip().to_string(), "127.0.0.1");
@@ -447,17 +358,8 @@ fn parallel_ringing_first_answer_wins_other_gets_cancel() {
 #[test]
 fn media_timeout_hangs_up_both_sides() {
     let mut pbx = pbx_with(RTP_TIMEOUT);
-    let mut callee = Agent::phone(AgentSpec::phone(
-        1000,
-        "call_uas_answer.xml",
-        SipTransport::Udp,
-    ));
-    let mut caller = Agent::spawn(AgentSpec::caller(
-        1001,
-        "1000",
-        "call_uac_answered_wait_bye.xml",
-        SipTransport::Udp,
-    ));
+    let mut callee = phone_1000("call_uas_answer.xml", SipTransport::Udp);
+    let mut caller = call_from_1001("1000", "call_uac_answered_wait_bye.xml");
     assert_relay_ports(&mut caller, &mut callee);
     let answered = Instant::now();
     finish(caller, vec![callee]);
