@@ -49,29 +49,9 @@ cd "$root"
 command -v sipp >/dev/null || { echo "sipp not found: apt-get install sip-tester" >&2; exit 1; }
 
 work=$(mktemp -d -t switchboard-calls.XXXXXX)
-pids=()  # every background process we started, stopped by pid at exit
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    echo "logs and SIPp traces: $work"
-}
-trap cleanup EXIT
-
-require_free_udp_port() {
-    local hex
-    hex=$(printf '%04X' "$1")
-    if grep -q ":$hex " /proc/net/udp; then echo "UDP port $1 is in use" >&2; exit 1; fi
-}
-wait_udp_port() {  # bounded (5 s)
-    local hex
-    hex=$(printf '%04X' "$1")
-    for _ in $(seq 1 50); do
-        grep -q "0100007F:$hex " /proc/net/udp && return 0
-        sleep 0.1
-    done
-    echo "nothing listens on UDP $1" >&2
-    return 1
-}
+# shellcheck source=benches/lib.sh
+source "$root/benches/lib.sh"
+trap bench_cleanup EXIT
 for port in $PBX_PORT $CARRIER_PORT $KAM_PORT $FAR_UAS_PORT $UAC_PORT; do require_free_udp_port "$port"; done
 
 if [[ " $TARGETS " == *" switchboard "* && -z "${SWITCHBOARD_BIN:-}" ]]; then

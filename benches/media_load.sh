@@ -44,30 +44,9 @@ cd "$root"
 command -v sipp >/dev/null || { echo "sipp not found: apt-get install sip-tester" >&2; exit 1; }
 
 work=$(mktemp -d -t switchboard-media.XXXXXX)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    echo "logs and SIPp traces: $work"
-}
-trap cleanup EXIT
-
-require_free_udp_port() {
-    local hex
-    hex=$(printf '%04X' "$1")
-    if grep -q ":$hex " /proc/net/udp; then echo "UDP port $1 is in use" >&2; exit 1; fi
-}
-wait_udp_port() {
-    local hex
-    hex=$(printf '%04X' "$1")
-    for _ in $(seq 1 50); do
-        grep -q "0100007F:$hex " /proc/net/udp && return 0
-        sleep 0.1
-    done
-    echo "nothing listens on UDP $1" >&2
-    return 1
-}
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+# shellcheck source=benches/lib.sh
+source "$root/benches/lib.sh"
+trap bench_cleanup EXIT
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 fds() { ls "/proc/$1/fd" | wc -l; }
 

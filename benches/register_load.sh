@@ -48,29 +48,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Fails if UDP port $1 is already taken on this machine (ours must be free).
-require_free_udp_port() {
-    local hex
-    hex=$(printf '%04X' "$1")
-    if grep -q ":$hex " /proc/net/udp; then
-        echo "UDP port $1 is in use; choose another with UAS_PORT / UAC_PORT" >&2
-        exit 1
-    fi
-}
+# shellcheck source=benches/lib.sh
+source "$root/benches/lib.sh"
 require_free_udp_port "$UAC_PORT"
 require_free_udp_port "$UAS_PORT"
 
-# Waits (bounded, 5 s) until something listens on UDP port $1 of 127.0.0.1.
-wait_udp_port() {
-    local hex
-    hex=$(printf '%04X' "$1")
-    for _ in $(seq 1 50); do
-        grep -q "0100007F:$hex " /proc/net/udp && return 0
-        sleep 0.1
-    done
-    echo "nothing listens on UDP $1" >&2
-    return 1
-}
 
 if [[ -n "${CEILING_ONLY:-}" ]]; then
     :  # only the SIPp-against-SIPp run
@@ -86,7 +68,6 @@ fi
     for ((ext = 1000; ext < 1000 + USERS; ext++)); do echo "$ext;pw$ext"; done
 } >"$work/users.csv"
 
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
 # Field `name` of the last row of a SIPp -trace_stat CSV (';'-separated, header on line 1).
 stat_field() {
