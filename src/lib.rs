@@ -2,8 +2,9 @@
 //!
 //! Layers, each using only those before it: [`config`], [`runtime`], [`db`] → [`sip`]
 //! (message → transport → transaction → dialog → auth → registrar → endpoint) → [`media`]
-//! → [`switch`] → [`server`].
+//! → [`switch`] → [`cdr`] → [`server`].
 
+pub mod cdr;
 pub mod config;
 pub mod db;
 pub mod media;

@@ -25,6 +25,7 @@
 
 mod acl;
 mod calls;
+mod cdr;
 mod error;
 mod extensions;
 mod file;
@@ -41,6 +42,9 @@ use std::time::Duration;
 
 pub use acl::{Acl, CidrError, IpNet};
 pub use calls::{CallSettings, MediaSettings};
+pub use cdr::{
+    CdrSettings, CsvLayout, CsvSettings, FieldKind, FieldPart, FieldSpec, LegsFilter, WebhookSettings,
+};
 pub use error::{ConfigError, ConfigErrors, ConfigWarning, Location, RangeProblem, WeakPassword};
 pub use extensions::{weak_password, COMMON_PASSWORDS, MAX_RANGE_LEN, SHIPPED_TEMPLATES};
 pub use file::ListenTransport;
@@ -56,6 +60,8 @@ pub struct Config {
     pub registrar: RegistrarSettings,
     /// `[calls]`: B2BUA call handling (ring timeout).
     pub calls: CallSettings,
+    /// `[cdr]`: call detail records.
+    pub cdr: CdrSettings,
     /// `[media]`: RTP relay address, port range, RTP timeout.
     pub media: MediaSettings,
     /// `[acl]`: networks allowed to send us requests (default: loopback only).

@@ -167,6 +167,7 @@ pub(crate) fn load(dir: &Path) -> Result<Config, ConfigErrors> {
         registrar,
         acl,
         calls,
+        cdr: super::CdrSettings::default(),
         media,
         gateways,
         extensions,

@@ -10,6 +10,7 @@ fn chan(name: &str) -> Channel {
             exten: String::new(),
             context: "default".into(),
             call_source: CallSource::Dialplan,
+            attribution: Default::default(),
             originator: None,
             sip_call_id: None,
         },

@@ -12,6 +12,7 @@ fn snapshot(name: &str) -> Arc<ChannelSnapshot> {
             exten: String::new(),
             context: "default".into(),
             call_source: CallSource::Dialplan,
+            attribution: Default::default(),
             originator: None,
             sip_call_id: None,
         },

@@ -190,6 +190,22 @@ impl AmaFlags {
     }
 }
 
+/// Who a channel is billed to and what produced it: the leg-mode fields of mod_cti
+/// (`account`, `source_name`, `source_number`, `dial_number`, `cti_line_group_name`).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Attribution {
+    /// The extension of this leg, or the gateway's name for a leg over a gateway.
+    pub account: String,
+    /// The extension, queue or campaign the call comes from.
+    pub source_name: String,
+    /// The original caller's number (queue calls).
+    pub source_number: String,
+    /// The number or extension dialed for this call.
+    pub dial_number: String,
+    /// The line group (gateway) used.
+    pub line_group: String,
+}
+
 /// A party's number and display name.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct PartyId {
@@ -234,6 +250,12 @@ pub struct ChannelSnapshot {
     pub linkedid: LinkedId,
     /// What started the call.
     pub call_source: CallSource,
+    /// Account, source and line group of the leg.
+    pub attribution: Attribution,
+    /// The application the channel runs or last ran (`Dial`, later dialplan apps).
+    pub lastapp: String,
+    /// That application's arguments.
+    pub lastdata: String,
     /// For an outbound leg: the channel that dialed it (leg-mode `originator`).
     pub originator: Option<ChannelId>,
     /// The channel currently bridged with this one.
@@ -324,6 +346,8 @@ pub struct ChannelSpec {
     pub context: String,
     /// What started the call.
     pub call_source: CallSource,
+    /// Account, source and line group of the leg.
+    pub attribution: Attribution,
     /// For a dial attempt: the dialing channel; the new channel inherits its linkedid,
     /// accountcode and amaflags (Asterisk behaviour).
     pub originator: Option<Arc<ChannelSnapshot>>,
@@ -375,6 +399,9 @@ impl Channel {
             userfield: String::new(),
             linkedid,
             call_source: spec.call_source,
+            attribution: spec.attribution,
+            lastapp: String::new(),
+            lastdata: String::new(),
             originator: spec.originator.map(|o| o.id.clone()),
             peer: None,
             last_peer: None,
@@ -477,6 +504,13 @@ impl Channel {
         let channel = self.id.clone();
         let old = std::mem::replace(&mut self.data_mut().linkedid, new.clone());
         Some(LinkedIdChange { channel, old, new })
+    }
+
+    /// Records the application the channel runs now (`lastapp`/`lastdata`).
+    pub fn set_app(&mut self, app: impl Into<String>, data: impl Into<String>) {
+        let d = self.data_mut();
+        d.lastapp = app.into();
+        d.lastdata = data.into();
     }
 
     /// Sets the account code.

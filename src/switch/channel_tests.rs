@@ -16,6 +16,7 @@ pub(crate) fn spec(
         exten: "1001".into(),
         context: "default".into(),
         call_source: CallSource::Dialplan,
+        attribution: Default::default(),
         originator,
         sip_call_id: Some("abc@host".into()),
     }

@@ -140,6 +140,19 @@ pub enum EventKind {
         /// The linkedid now (also in the snapshot).
         new: LinkedId,
     },
+    /// The channel started an application (`Dial`, later dialplan applications);
+    /// `snapshot.lastapp`/`lastdata` hold it.
+    AppStart {
+        /// Application name.
+        app: String,
+        /// Its arguments.
+        data: String,
+    },
+    /// The application ended.
+    AppEnd {
+        /// Application name.
+        app: String,
+    },
     /// The channel hung up (snapshot has end time, final RTP stats and the cause).
     Hangup {
         /// The cause (same as `snapshot.hangup`).
@@ -165,6 +178,8 @@ impl EventKind {
             EventKind::VarSet { .. } => "VAR_SET",
             EventKind::Dtmf { .. } => "DTMF",
             EventKind::LinkedIdChanged { .. } => "LINKEDID_CHANGED",
+            EventKind::AppStart { .. } => "APP_START",
+            EventKind::AppEnd { .. } => "APP_END",
             EventKind::Hangup { .. } => "HANGUP",
             EventKind::ChannelDestroyed => "CHANNEL_DESTROYED",
         }
@@ -242,6 +257,7 @@ mod tests {
                 exten: "1001".into(),
                 context: "default".into(),
                 call_source: CallSource::Dialplan,
+                attribution: Default::default(),
                 originator: None,
                 sip_call_id: None,
             },

@@ -27,7 +27,7 @@ pub use bridge::{join, part, Bridge, Joined, LinkedIdUpdate, Member};
 pub use bus::{ConsumerKind, ConsumerStats, EventBus};
 pub use cause::{EndType, HangupCause, HangupSide, Q850};
 pub use channel::{
-    AmaFlags, CallSource, Channel, ChannelMediaStats, ChannelSnapshot, ChannelSpec, ChannelState,
+    AmaFlags, Attribution, CallSource, Channel, ChannelMediaStats, ChannelSnapshot, ChannelSpec, ChannelState,
     ChannelStateChange, Direction, LinkedIdChange, MediaDirectionStats, Now, PartyId,
 };
 pub use errors::{CallError, SwitchError};

@@ -21,7 +21,7 @@ use crate::sip::registrar::AuthHeader;
 use crate::sip::transport::{Source, Target};
 use crate::switch::bridge::{self, Bridge};
 use crate::switch::cause::{HangupCause, HangupSide, Q850};
-use crate::switch::channel::{CallSource, ChannelSpec, Direction, PartyId};
+use crate::switch::channel::{Attribution, CallSource, ChannelSpec, Direction, PartyId};
 use crate::switch::errors::CallError;
 use crate::switch::events::{DialStatus, EventKind};
 
@@ -166,7 +166,7 @@ pub(super) async fn run(ctx: Arc<CallContext>, item: IncomingRequest) {
         .push(crate::sip::message::HeaderName::Server, server.as_str());
     let _ = txn.respond(trying).await;
     let Some(mut call) =
-        Call::new(ctx.clone(), request, source, txn, gateway.is_some(), guard).await
+        Call::new(ctx.clone(), request, source, txn, (gateway, user), guard).await
     else {
         return;
     };
@@ -182,13 +182,14 @@ impl Call {
         request: Request,
         source: Source,
         txn: ServerTransaction,
-        from_gateway: bool,
+        (gateway, user): (Option<String>, Option<String>),
         guard: CallGuard,
     ) -> Option<Call> {
         let server = ctx.config.sip.user_agent.clone();
         let from = request.headers.from().ok()?;
         let caller = msgs::user_of(&from.uri).unwrap_or("anonymous").to_owned();
         let dialed = msgs::user_of(&request.uri).unwrap_or_default().to_owned();
+        let (gateway_name, user_name) = (gateway, user);
         let spec = ChannelSpec {
             name: format!("SIP/{caller}-{}", short_tag()),
             direction: Direction::Inbound,
@@ -196,14 +197,20 @@ impl Call {
                 number: caller.clone(),
                 name: from.display.clone(),
             },
-            exten: dialed,
-            context: if from_gateway {
+            exten: dialed.clone(),
+            context: if gateway_name.is_some() {
                 "from-trunk"
             } else {
                 "internal"
             }
             .to_owned(),
             call_source: CallSource::Dialplan,
+            attribution: Attribution {
+                account: gateway_name.or(user_name).unwrap_or_default(),
+                source_name: caller.clone(),
+                dial_number: dialed.clone(),
+                ..Attribution::default()
+            },
             originator: None,
             sip_call_id: request.headers.call_id().ok().map(str::to_owned),
         };
@@ -306,6 +313,13 @@ impl Call {
             }
         };
         self.relay = Some(relay);
+        let dialstrings: Vec<&str> = dests.iter().map(|d| d.dialstring.as_str()).collect();
+        let data = format!(
+            "{},{}",
+            dialstrings.join("&"),
+            self.ctx.config.calls.ring_timeout.as_secs()
+        );
+        self.a.channel.start_app("Dial", data, &self.ctx.bus).await;
         for dest in dests {
             let leg = bleg::start_leg(self, dest, offer.clone()).await;
             self.b.push(leg);

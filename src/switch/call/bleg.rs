@@ -28,7 +28,9 @@ use crate::sip::message::{new_call_id, HeaderName, Method, NameAddr, Request, Re
 use crate::sip::transport::Target;
 use crate::switch::bridge::{self, Bridge};
 use crate::switch::cause::{HangupCause, HangupSide, Q850};
-use crate::switch::channel::{CallSource, ChannelSpec, ChannelState, Direction, PartyId};
+use crate::switch::channel::{
+    Attribution, CallSource, ChannelSpec, ChannelState, Direction, PartyId,
+};
 use crate::switch::events::{DialStatus, EventKind};
 
 use super::actor::{Call, Phase};
@@ -83,6 +85,13 @@ pub(super) async fn start_leg(call: &mut Call, dest: Dest, offer: Option<Bytes>)
         exten: dest.number.clone(),
         context: a.context.clone(),
         call_source: CallSource::Dialplan,
+        attribution: Attribution {
+            account: dest.name.clone(),
+            source_name: a.attribution.source_name.clone(),
+            source_number: a.attribution.source_number.clone(),
+            dial_number: dest.number.clone(),
+            line_group: if dest.gateway { dest.name.clone() } else { String::new() },
+        },
         originator: Some(Arc::clone(&a)),
         sip_call_id: Some(call_id.clone()),
     };

@@ -23,6 +23,8 @@ pub(super) struct Dest {
     pub name: String,
     /// The number rung.
     pub number: String,
+    /// Whether it is a gateway (`name` is then the gateway's).
+    pub gateway: bool,
 }
 
 /// The destinations of `route`; an error when there is none to ring.
@@ -57,6 +59,7 @@ pub(super) async fn destinations(
                     dialstring: format!("SIP/{number}"),
                     name: number.clone(),
                     number: number.clone(),
+                    gateway: false,
                 })
                 .collect();
             if dests.is_empty() {
@@ -104,6 +107,7 @@ pub(super) async fn destinations(
                 dialstring: format!("SIP/{gateway}/{number}"),
                 name: gateway.clone(),
                 number: number.clone(),
+                gateway: true,
             }])
         }
     }

@@ -21,6 +21,8 @@ use super::registry::CallRegistry;
 pub struct LegChannel {
     channel: Channel,
     destroyed: bool,
+    /// The application started with [`Self::start_app`] that has not ended yet.
+    app_running: Option<String>,
 }
 
 impl LegChannel {
@@ -32,6 +34,7 @@ impl LegChannel {
         Self {
             channel,
             destroyed: false,
+            app_running: None,
         }
     }
 
@@ -77,8 +80,15 @@ impl LegChannel {
         }
     }
 
-    /// Hangs up with `cause` unless already hung up; publishes `ChannelState` then `Hangup`.
+    /// Hangs up with `cause` unless already hung up; publishes `AppEnd` for a running
+    /// application, then `ChannelState` and `Hangup`.
     pub async fn hangup(&mut self, cause: HangupCause, bus: &EventBus) {
+        if self.is_hung_up() {
+            return;
+        }
+        if let Some(app) = self.app_running.take() {
+            publish(bus, self.channel.snapshot(), EventKind::AppEnd { app }).await;
+        }
         let Ok(change) = self.channel.hangup(cause, Now::current()) else {
             return;
         };
@@ -111,6 +121,17 @@ impl LegChannel {
         if let Some(codec) = &stats.codec {
             self.channel.set_codec(codec.clone());
         }
+    }
+
+    /// Records `app` as the channel's current application and publishes `AppStart`.
+    pub async fn start_app(&mut self, app: &str, data: String, bus: &EventBus) {
+        self.channel.set_app(app, data.clone());
+        self.app_running = Some(app.to_owned());
+        let kind = EventKind::AppStart {
+            app: app.to_owned(),
+            data,
+        };
+        publish(bus, self.channel.snapshot(), kind).await;
     }
 
     /// Publishes `DialBegin` on this (caller) channel for `callee`.
