@@ -5,6 +5,9 @@
 //! [`ports::PortPool`], the SDP sent to each phone is rewritten by [`sdp::rewrite`] to point at
 //! that pair, and a [`relay::RelaySession`] forwards RTP and RTCP between the two pairs with
 //! symmetric latching, per-leg statistics, DTMF decoding and a media timeout.
+//! [`relay::RelaySession::start_echo`] is the one-pair variant for calls the switch answers
+//! itself (the echo test): RTP goes back to the phone it came from. [`sdp::answer_audio`] and
+//! [`sdp::offer_audio`] write the SDP for such calls.
 //!
 //! This module knows nothing about channels, calls or SIP dialogs: it reports through its own
 //! types ([`relay::MediaEvent`], [`relay::RelayStats`]). It may depend on `config` and `runtime`
@@ -26,6 +29,8 @@ pub mod rtp;
 pub mod sdp;
 pub mod stats;
 
+#[cfg(test)]
+mod echo_tests;
 #[cfg(test)]
 mod relay_tests;
 

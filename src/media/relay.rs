@@ -24,6 +24,12 @@
 //! events are `try_send` on the bounded queue the session was given, so a slow consumer never
 //! blocks forwarding; drops are counted ([`LegStats::dtmf_dropped`]).
 //!
+//! **Echo mode** ([`RelaySession::start_echo`], the switch's echo test): one pair only, leg A.
+//! RTP from the phone is sent back out of the same socket to where it came from (the latched
+//! source), so the phone hears itself; statistics, latching, DTMF decoding and the media
+//! timeout work as for a two-leg relay (leg B stays empty). RTCP (on the odd port or muxed)
+//! is received and counted but not echoed: a phone must not get its own reports back.
+//!
 //! **Media timeout**: after [`RelaySession::arm_timeout`] a watchdog task reports
 //! [`MediaEvent::Timeout`] for a leg that received no RTP for [`RelayConfig::media_timeout`]
 //! (RTCP does not count). The timeout event is sent with back-pressure (it must not be lost).
@@ -211,8 +217,10 @@ struct Inner {
     shared: Mutex<Shared>,
     /// Indexed by leg: packets sent *to* that leg's phone.
     out: [OutCounters; 2],
-    /// Indexed by leg. Dropped with `Inner`, which closes the sockets and frees the ports.
-    pairs: [PortPair; 2],
+    /// Leg A's pair. Dropped with `Inner`, which closes the sockets and frees the ports.
+    pair_a: PortPair,
+    /// Leg B's pair; `None` in echo mode.
+    pair_b: Option<PortPair>,
     config: RelayConfig,
     events: mpsc::Sender<MediaEvent>,
     /// Wakes the watchdog when arming or directions change.
@@ -222,6 +230,28 @@ struct Inner {
 }
 
 impl Inner {
+    /// The pair of `leg`; in echo mode both legs name the only pair.
+    fn pair(&self, leg: Leg) -> &PortPair {
+        match (leg, &self.pair_b) {
+            (Leg::B, Some(b)) => b,
+            _ => &self.pair_a,
+        }
+    }
+
+    /// Whether this is an echo session (one pair, packets sent back to their source).
+    fn echo(&self) -> bool {
+        self.pair_b.is_none()
+    }
+
+    /// The legs with a pair of their own.
+    fn legs(&self) -> &'static [Leg] {
+        if self.echo() {
+            &[Leg::A]
+        } else {
+            &[Leg::A, Leg::B]
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Shared> {
         // Poisoning would mean a panic mid-update of counters; they remain usable.
         self.shared.lock().unwrap_or_else(|e| e.into_inner())
@@ -266,10 +296,32 @@ impl RelaySession {
         events: mpsc::Sender<MediaEvent>,
         lifecycle: &Lifecycle,
     ) -> RelaySession {
+        Self::launch(a, Some(b), config, events, lifecycle)
+    }
+
+    /// Starts an echo session on `pair` (leg A only): RTP from the phone goes back to it
+    /// (see the module docs). [`Self::local_rtp`] gives the pair's address for either leg.
+    pub fn start_echo(
+        pair: PortPair,
+        config: RelayConfig,
+        events: mpsc::Sender<MediaEvent>,
+        lifecycle: &Lifecycle,
+    ) -> RelaySession {
+        Self::launch(pair, None, config, events, lifecycle)
+    }
+
+    fn launch(
+        pair_a: PortPair,
+        pair_b: Option<PortPair>,
+        config: RelayConfig,
+        events: mpsc::Sender<MediaEvent>,
+        lifecycle: &Lifecycle,
+    ) -> RelaySession {
         let inner = Arc::new(Inner {
-            shared: Mutex::new(Shared::default()),
+            shared: Mutex::new(Shared::new(pair_b.is_none())),
             out: Default::default(),
-            pairs: [a, b],
+            pair_a,
+            pair_b,
             config,
             events,
             wake: Notify::new(),
@@ -278,7 +330,7 @@ impl RelaySession {
         });
         let cancel = lifecycle.shutdown.child_token();
         let mut tasks = Vec::with_capacity(5);
-        for leg in [Leg::A, Leg::B] {
+        for &leg in inner.legs() {
             for plane in [Plane::Rtp, Plane::Rtcp] {
                 let inner = Arc::clone(&inner);
                 let cancel = cancel.clone();
@@ -299,13 +351,13 @@ impl RelaySession {
 
     /// Our RTP address for `leg` (goes into the SDP sent to that leg's phone).
     pub fn local_rtp(&self, leg: Leg) -> SocketAddr {
-        let pair = &self.inner.pairs[leg.index()];
+        let pair = self.inner.pair(leg);
         SocketAddr::new(pair.ip(), pair.rtp_port())
     }
 
     /// Our RTCP address for `leg`.
     pub fn local_rtcp(&self, leg: Leg) -> SocketAddr {
-        let pair = &self.inner.pairs[leg.index()];
+        let pair = self.inner.pair(leg);
         SocketAddr::new(pair.ip(), pair.rtcp_port())
     }
 
@@ -371,17 +423,13 @@ impl Drop for RelaySession {
 /// The receive-and-forward loop of one socket. Allocates its buffer once; nothing per packet.
 async fn pump(inner: Arc<Inner>, leg: Leg, plane: Plane, cancel: CancellationToken) {
     let mut buf = vec![0u8; MAX_PACKET].into_boxed_slice();
+    // Echo: back out of the socket it came in on, towards the same phone.
+    let to = if inner.echo() { leg } else { leg.other() };
     let (input, output): (&UdpSocket, &UdpSocket) = match plane {
-        Plane::Rtp => (
-            &inner.pairs[leg.index()].rtp,
-            &inner.pairs[leg.other().index()].rtp,
-        ),
-        Plane::Rtcp => (
-            &inner.pairs[leg.index()].rtcp,
-            &inner.pairs[leg.other().index()].rtcp,
-        ),
+        Plane::Rtp => (&inner.pair(leg).rtp, &inner.pair(to).rtp),
+        Plane::Rtcp => (&inner.pair(leg).rtcp, &inner.pair(to).rtcp),
     };
-    let out = &inner.out[leg.other().index()];
+    let out = &inner.out[to.index()];
     loop {
         let received = tokio::select! {
             _ = cancel.cancelled() => break,

@@ -105,6 +105,8 @@ pub(super) struct Shared {
     pub(super) legs: [LegState; 2],
     /// Media timeout armed (at answer).
     pub(super) armed: bool,
+    /// Echo mode: leg A only, RTP goes back to its source, RTCP is not forwarded.
+    pub(super) echo: bool,
 }
 
 /// Finds `pt` in the leg's SDP, else in the other leg's (the sender numbers payloads the way
@@ -115,7 +117,45 @@ fn lookup<'a>(own: &'a [PayloadType], other: &'a [PayloadType], pt: u8) -> Optio
         .or_else(|| other.iter().find(|p| p.pt == pt))
 }
 
+/// Payload names that are not the call's audio codec.
+const NOT_A_CODEC: &[&str] = &["telephone-event", "CN", "red", "ulpfec", "rtx"];
+
+/// The negotiated codec before any RTP: the first audio codec of this leg's SDP that the
+/// other leg's SDP also has (same name and clock rate), or this leg's first one when the
+/// other leg has none (echo).
+fn negotiated<'a>(own: &'a [PayloadType], other: &'a [PayloadType]) -> Option<&'a PayloadType> {
+    let audio = |p: &&PayloadType| {
+        !p.name.is_empty() && !NOT_A_CODEC.iter().any(|n| n.eq_ignore_ascii_case(&p.name))
+    };
+    let mut candidates = own.iter().filter(audio);
+    if other.is_empty() {
+        return candidates.next();
+    }
+    candidates.find(|p| {
+        other
+            .iter()
+            .any(|o| o.name.eq_ignore_ascii_case(&p.name) && o.clock_rate == p.clock_rate)
+    })
+}
+
 impl Shared {
+    /// State for a two-leg relay, or for an echo session (`echo`).
+    pub(super) fn new(echo: bool) -> Shared {
+        Shared {
+            echo,
+            ..Shared::default()
+        }
+    }
+
+    /// The legs that have a phone (leg A alone in echo mode).
+    fn active_legs(&self) -> usize {
+        if self.echo {
+            1
+        } else {
+            2
+        }
+    }
+
     /// Applies a stream description from `leg`'s SDP.
     pub(super) fn set_stream(&mut self, leg: Leg, stream: &AudioStream, now: Instant) {
         let state = &mut self.legs[leg.index()];
@@ -148,7 +188,7 @@ impl Shared {
             forward_to: None,
             event: None,
         };
-        let forward_to = self.legs[leg.other().index()].rtp.destination();
+        let echo = self.echo;
         let [a, b] = &mut self.legs;
         let (state, other) = match leg {
             Leg::A => (a, &*b),
@@ -158,12 +198,18 @@ impl Shared {
             state.dropped += 1;
             return drop;
         }
+        // Echo: back to the (just latched) source; else to the other leg's phone.
+        let forward_to = if echo {
+            state.rtp.destination()
+        } else {
+            other.rtp.destination()
+        };
         // RFC 5761 §4: with rtcp-mux, RTCP (second octet 192-223) shares the RTP port; it is
-        // relayed like RTP but kept out of the RTP statistics.
+        // relayed like RTP but kept out of the RTP statistics (and never echoed).
         if matches!(packet.get(1), Some(192..=223)) {
             state.rtcp_in += 1;
             return Verdict {
-                forward_to,
+                forward_to: forward_to.filter(|_| !echo),
                 event: None,
             };
         }
@@ -217,8 +263,13 @@ impl Shared {
 
     /// An RTCP packet arrived on `leg`'s odd socket; RTCP is relayed, not parsed, and does not
     /// count as media for the timeout.
+    /// In echo mode RTCP is only counted (a phone must not get its own reports back).
     pub(super) fn on_rtcp(&mut self, leg: Leg, src: SocketAddr, mode: LatchMode) -> Verdict {
-        let forward_to = self.legs[leg.other().index()].rtcp.destination();
+        let forward_to = if self.echo {
+            None
+        } else {
+            self.legs[leg.other().index()].rtcp.destination()
+        };
         let state = &mut self.legs[leg.index()];
         if !state.rtcp.accept(src, mode) {
             state.dropped += 1;
@@ -239,9 +290,11 @@ impl Shared {
         let state = &self.legs[leg.index()];
         let other = &self.legs[leg.other().index()];
         let wall = |t: Option<Instant>| t.map(|t| started + t.duration_since(epoch));
+        // The codec of the last RTP packet; before any, the one both SDPs agree on.
         let codec = state
             .last_pt
             .and_then(|pt| lookup(&state.payloads, &other.payloads, pt))
+            .or_else(|| negotiated(&state.payloads, &other.payloads))
             .map(|p| p.name.clone());
         LegStats {
             packets_in: state.packets_in,
@@ -269,7 +322,11 @@ impl Shared {
         if !self.armed {
             return None;
         }
-        self.legs.iter().filter_map(|l| l.deadline(timeout)).min()
+        self.legs
+            .iter()
+            .take(self.active_legs())
+            .filter_map(|l| l.deadline(timeout))
+            .min()
     }
 
     /// Legs whose silence reached `timeout` at `now`; each is reported once per window.
@@ -278,7 +335,8 @@ impl Shared {
         if !self.armed {
             return out;
         }
-        for (i, leg) in [Leg::A, Leg::B].into_iter().enumerate() {
+        let active = self.active_legs();
+        for (i, leg) in [Leg::A, Leg::B].into_iter().enumerate().take(active) {
             let state = &mut self.legs[i];
             if state.deadline(timeout).is_some_and(|d| d <= now) {
                 state.timeout_fired = true;
@@ -329,5 +387,33 @@ impl LegState {
             (a, b) => a.or(b)?,
         };
         Some(since + timeout)
+    }
+}
+
+#[cfg(test)]
+mod codec_tests {
+    use super::{negotiated, PayloadType};
+
+    fn pt(pt: u8, name: &str, clock_rate: u32) -> PayloadType {
+        PayloadType {
+            pt,
+            name: name.into(),
+            clock_rate,
+        }
+    }
+
+    #[test]
+    fn negotiated_codec_is_the_first_common_audio_codec() {
+        let offer = [
+            pt(8, "PCMA", 8000),
+            pt(0, "PCMU", 8000),
+            pt(101, "telephone-event", 8000),
+        ];
+        let answer = [pt(101, "telephone-event", 8000), pt(0, "PCMU", 8000)];
+        assert_eq!(negotiated(&offer, &answer).map(|p| p.pt), Some(0));
+        assert_eq!(negotiated(&answer, &offer).map(|p| p.pt), Some(0));
+        assert_eq!(negotiated(&offer, &[]).map(|p| p.pt), Some(8));
+        assert_eq!(negotiated(&[pt(101, "telephone-event", 8000)], &[]), None);
+        assert_eq!(negotiated(&offer, &[pt(9, "G722", 8000)]), None);
     }
 }

@@ -295,7 +295,13 @@ async fn dtmf_events_are_decoded_once_and_still_relayed() {
     );
     assert!(r.events.try_recv().is_err(), "exactly once per event");
     let stats = r.session.stats();
-    assert_eq!(stats.a.codec, None, "telephone-event is not an audio codec");
+    // Only DTMF arrived: the codec is the audio codec both SDPs agree on, never
+    // telephone-event.
+    assert_eq!(
+        stats.a.codec.as_deref(),
+        Some("PCMU"),
+        "telephone-event is not an audio codec"
+    );
     assert_eq!(stats.a.lost, 0);
 }
 

@@ -9,6 +9,9 @@
 //! offer/answer passes through untouched. Other media streams (video, a second audio) cannot
 //! be relayed, so their port is set to 0 (disabled, RFC 3264 §5.1/§6), unless already 0.
 //!
+//! [`answer_audio`] / [`offer_audio`] (child module `answer`) write our own SDP for calls the
+//! switch answers itself.
+//!
 //! Depends on nothing else in the crate.
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -462,6 +465,12 @@ impl std::fmt::Write for ByteWriter<'_> {
         Ok(())
     }
 }
+
+#[path = "sdp_answer.rs"]
+mod answer;
+pub use answer::{
+    answer_audio, answer_direction, offer_audio, AnswerError, AudioAnswer, LATE_OFFER_PAYLOADS,
+};
 
 #[cfg(test)]
 #[path = "sdp_tests.rs"]
