@@ -5,6 +5,7 @@
 #   STEPS="1000 1500" STEP_SECS=5 benches/calls_load.sh
 #   SWITCHBOARD_BIN=target/release/switchboard benches/calls_load.sh   # skip the build
 #   TARGETS="switchboard" benches/calls_load.sh           # only ours (also: kamailio sipp)
+#   TARGETS="switchboard switchboard_nocdr" benches/calls_load.sh   # the cost of CDRs
 #
 # Path through switchboard (the B2BUA, with the least authentication that still uses the
 # outbound route): SIPp UAC = extension 1000 dialling 9555123 → INVITE → 407 → ACK →
@@ -26,8 +27,15 @@
 # response time "invite" (the INVITE that gets answered → its 200, ms) from -trace_rtt:
 # p50 / p99 / max. A step passes with 0 failed calls and p99 < 50 ms.
 #
-# A private copy of the test PBX on other ports (65060 UDP/TCP, 65061 TLS, carrier at
-# 65080, RTP 20000-59999) keeps clear of the integration tests (15060/15061/15080).
+# CDRs: `switchboard` runs with the default [cdr] (leg + bridge records and CEL into
+# <data>/cdr.db); after each of its steps the script counts that step's leg records with
+# `switchboard cdr export` and checks rows = 2 × SIPp's successful calls exactly.
+# `switchboard_nocdr` is a second private PBX with `[cdr] enabled = false`, so the same run
+# shows what CDR writing costs.
+#
+# Private copies of the test PBX on other ports (65060 UDP/TCP, 65061 TLS, carrier at
+# 65080, RTP 20000-39999; without CDRs: 64060/64061, carrier 64080, RTP 40000-59999) keep
+# clear of the integration tests (15060/15061/15080).
 # Only the processes this script starts are stopped (by pid). Everything runs under `timeout`.
 set -euo pipefail
 
@@ -40,6 +48,8 @@ PAUSE_SECS=${PAUSE_SECS:-20}              # quiet time between runs (an overload
 P99_LIMIT_MS=${P99_LIMIT_MS:-50}
 PBX_PORT=65060
 CARRIER_PORT=65080                        # the private PBX's gateway "carrier" (SIPp UAS)
+NOCDR_PBX_PORT=64060                      # the PBX without CDRs, and its carrier
+NOCDR_CARRIER_PORT=64080
 KAM_PORT=65070
 FAR_UAS_PORT=65090                        # SIPp UAS behind Kamailio and for SIPp → SIPp
 UAC_PORT=65100                            # the SIPp UAC (one per run, in turn)
@@ -52,9 +62,11 @@ work=$(mktemp -d -t switchboard-calls.XXXXXX)
 # shellcheck source=benches/lib.sh
 source "$root/benches/lib.sh"
 trap bench_cleanup EXIT
-for port in $PBX_PORT $CARRIER_PORT $KAM_PORT $FAR_UAS_PORT $UAC_PORT; do require_free_udp_port "$port"; done
+for port in $PBX_PORT $CARRIER_PORT $NOCDR_PBX_PORT $NOCDR_CARRIER_PORT $KAM_PORT $FAR_UAS_PORT $UAC_PORT; do
+    require_free_udp_port "$port"
+done
 
-if [[ " $TARGETS " == *" switchboard "* && -z "${SWITCHBOARD_BIN:-}" ]]; then
+if [[ " $TARGETS " == *" switchboard"* && -z "${SWITCHBOARD_BIN:-}" ]]; then
     echo "== cargo build --release"
     cargo build --release --bin switchboard
     SWITCHBOARD_BIN=target/release/switchboard
@@ -85,17 +97,24 @@ percentiles() {
 }
 
 # ---- the systems under test ---------------------------------------------------------------
+declare -A pbx_pid pbx_port pbx_data
+# start_switchboard <target> <sip port> <carrier port> <first rtp port> <last rtp port> [extra toml]
 start_switchboard() {
-    mkdir -p "$work/pbx" "$work/data"
-    cp -r tests/sipp/pbx/. "$work/pbx/"
-    sed -i 's/1506\([01]\)/6506\1/g; s/15080/65080/; s/rtp_port_min = 30000/rtp_port_min = 20000/;
-            s/rtp_port_max = 30999/rtp_port_max = 59999/; s/rtp_timeout_secs = 30/rtp_timeout_secs = 3600/' \
-        "$work/pbx/sip-profiles/"*.toml
-    "$SWITCHBOARD_BIN" run --config "$work/pbx" --data "$work/data" >"$work/switchboard.log" 2>&1 &
-    pbx=$!
-    pids+=("$pbx")
-    wait_udp_port $PBX_PORT
-    start_uas carrier $CARRIER_PORT
+    local target=$1 port=$2 carrier=$3 rtp_min=$4 rtp_max=$5 extra=${6:-}
+    local conf="$work/$target/pbx" data="$work/$target/data"
+    mkdir -p "$conf" "$data"
+    cp -r tests/sipp/pbx/. "$conf/"
+    sed -i "s/1506\([01]\)/${port:0:3}6\1/g; s/15080/$carrier/; s/rtp_port_min = 30000/rtp_port_min = $rtp_min/;
+            s/rtp_port_max = 30999/rtp_port_max = $rtp_max/; s/rtp_timeout_secs = 30/rtp_timeout_secs = 3600/" \
+        "$conf/sip-profiles/"*.toml
+    [[ -n $extra ]] && printf '%s\n' "$extra" >"$conf/sip-profiles/zz-bench.toml"
+    "$SWITCHBOARD_BIN" run --config "$conf" --data "$data" >"$work/$target.log" 2>&1 &
+    pbx_pid[$target]=$!
+    pbx_port[$target]=$port
+    pbx_data[$target]=$data
+    pids+=("$!")
+    wait_udp_port "$port"
+    start_uas "carrier_$target" "$carrier"
 }
 start_kamailio() {
     mkdir -p "$work/kamailio/run"
@@ -120,15 +139,18 @@ run_step() {
     local target=$1 rate=$2 calls dest scenario label status=0 cpu0 cpu1
     calls=$((rate * STEP_SECS))
     label="${target}_${rate}"
-    local auth=()
+    local auth=() pbx=""
     case $target in
-        switchboard) dest=127.0.0.1:$PBX_PORT; scenario=call_load_uac_auth.xml
+        switchboard*) dest=127.0.0.1:${pbx_port[$target]}; scenario=call_load_uac_auth.xml
+            pbx=${pbx_pid[$target]}
             auth=(-au 1000 -ap pw1000 -auth_uri 9555123@switchboard.test) ;;
         kamailio) dest=127.0.0.1:$KAM_PORT; scenario=call_load_uac.xml ;;
         sipp) dest=127.0.0.1:$FAR_UAS_PORT; scenario=call_load_uac.xml ;;
     esac
+    local step_start_ms
+    step_start_ms=$(date +%s%3N)
     local rss0=""
-    if [[ $target == switchboard ]]; then
+    if [[ -n $pbx ]]; then
         cpu0=$(proc_cpu_ticks "$pbx")
         rss0=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pbx/status")
     fi
@@ -148,7 +170,7 @@ run_step() {
     failed=$(stat_field "$work/$label.stat.csv" "FailedCall(C)")
     retrans=$(stat_field "$work/$label.stat.csv" "Retransmissions(C)")
     read -r p50 p99 max n < <(percentiles "$work/$label.rtt.csv")
-    if [[ $target == switchboard ]]; then
+    if [[ -n $pbx ]]; then
         cpu1=$(proc_cpu_ticks "$pbx")
         cpu=$(awk -v a="$cpu0" -v b="$cpu1" -v hz="$(getconf CLK_TCK)" -v n="$calls" \
             'BEGIN { printf "  PBX CPU %.2f s (%.2f ms/call)", (b - a) / hz, (b - a) / hz * 1000 / n }')
@@ -159,8 +181,17 @@ run_step() {
         verdict=ok
         best[$target]=$rate
     fi
-    printf '%-11s %5s/s  calls %6s  ok %6s  failed %5s  retrans %5s  INVITE->200 ms p50 %3s p99 %4s max %5s  %-4s (sipp exit %s)%s\n' \
-        "$target" "$rate" "$calls" "$ok" "$failed" "$retrans" "$p50" "$p99" "$max" "$verdict" "$status" "$cpu"
+    local cdr=""
+    if [[ $target == switchboard ]]; then
+        sleep 2  # the last BYEs' records: group commit within milliseconds, a margin here
+        local legs
+        legs=$("$SWITCHBOARD_BIN" cdr export --data "${pbx_data[$target]}" --mode leg --format csv \
+            --from "$step_start_ms" 2>/dev/null | tail -n +2 | wc -l)
+        cdr="  CDR leg rows $legs"
+        if [[ $legs == $((2 * ok)) ]]; then cdr+=" = 2 x ok"; else cdr+=" != 2 x ok ($((2 * ok)))"; verdict=FAIL; fi
+    fi
+    printf '%-17s %5s/s  calls %6s  ok %6s  failed %5s  retrans %5s  INVITE->200 ms p50 %3s p99 %4s max %5s  %-4s (sipp exit %s)%s%s\n' \
+        "$target" "$rate" "$calls" "$ok" "$failed" "$retrans" "$p50" "$p99" "$max" "$verdict" "$status" "$cpu" "$cdr"
 }
 proc_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
@@ -169,8 +200,11 @@ echo "== STEPS=\"$STEPS\" STEP_SECS=$STEP_SECS HOLD_MS=$HOLD_MS TARGETS=\"$TARGE
 
 for target in $TARGETS; do
     case $target in
-        switchboard) start_switchboard
-            echo "switchboard pid $pbx RSS idle $(awk '/^VmRSS:/ { print $2 }' "/proc/$pbx/status") kB" ;;
+        switchboard) start_switchboard switchboard $PBX_PORT $CARRIER_PORT 20000 39999
+            echo "switchboard pid ${pbx_pid[switchboard]} RSS idle $(rss_kb "${pbx_pid[switchboard]}") kB" ;;
+        switchboard_nocdr) start_switchboard switchboard_nocdr $NOCDR_PBX_PORT $NOCDR_CARRIER_PORT 40000 59999 \
+                $'[cdr]\nenabled = false'
+            echo "switchboard_nocdr pid ${pbx_pid[switchboard_nocdr]} RSS idle $(rss_kb "${pbx_pid[switchboard_nocdr]}") kB" ;;
         kamailio) command -v kamailio >/dev/null || { echo "kamailio not found: apt-get install kamailio" >&2; exit 1; }
             start_kamailio ;;
     esac
@@ -186,6 +220,10 @@ done
 
 echo "== highest clean rate (0 failed, p99 < ${P99_LIMIT_MS} ms) among the steps:"
 for target in $TARGETS; do echo "   $target: ${best[$target]:-none}"; done
+if [[ -n "${best[switchboard]:-}" && -n "${best[switchboard_nocdr]:-}" ]]; then
+    awk -v a="${best[switchboard]}" -v b="${best[switchboard_nocdr]}" \
+        'BEGIN { printf "   with CDRs / without = %.2f (target >= 0.90)\n", a / b }'
+fi
 if [[ -n "${best[switchboard]:-}" && -n "${best[kamailio]:-}" ]]; then
     awk -v a="${best[switchboard]}" -v b="${best[kamailio]}" \
         'BEGIN { printf "   switchboard / kamailio = %.2f (target >= 0.5)\n", a / b }'

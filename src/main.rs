@@ -1,4 +1,5 @@
-//! The `switchboard` command line: `run` starts the PBX, `check` validates a configuration.
+//! The `switchboard` command line: `run` starts the PBX, `check` validates a configuration,
+//! `cdr export` writes call detail records as CSV or JSON.
 //!
 //! This is the binary's edge: it parses arguments, sets up logging, and hands over to
 //! [`switchboard::server::run`]. `anyhow` is used here and nowhere in the library.
@@ -39,12 +40,64 @@ enum Command {
         #[arg(long, default_value = ".")]
         config: PathBuf,
     },
+    /// Call detail records.
+    Cdr {
+        #[command(subcommand)]
+        command: CdrCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum CdrCommand {
+    /// Stream records to stdout (safe while the PBX runs): CSV with a header row, or JSON
+    /// Lines (one object per line). Times are UTC ISO-8601 plus `<name>_local` columns.
+    Export {
+        /// Configuration directory; when given, it is validated first.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Data directory (holds `cdr.db`).
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Records that started at or after this time (RFC 3339, `YYYY-MM-DD`,
+        /// `YYYY-MM-DD HH:MM[:SS]` local time, or Unix milliseconds).
+        #[arg(long)]
+        from: Option<String>,
+        /// Records that started before this time (same formats).
+        #[arg(long)]
+        to: Option<String>,
+        /// `leg` (one record per channel) or `bridge` (Asterisk-style, per Party A/B path).
+        #[arg(long, value_parser = ["leg", "bridge"])]
+        mode: String,
+        /// `csv` or `json`.
+        #[arg(long, value_parser = ["csv", "json"], default_value = "csv")]
+        format: String,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { config } => check(&config),
+        Command::Cdr {
+            command:
+                CdrCommand::Export {
+                    config,
+                    data,
+                    from,
+                    to,
+                    mode,
+                    format,
+                },
+        } => match cdr_export(config, data, from, to, &mode, &format) {
+            Ok(rows) => {
+                eprintln!("{rows} records exported");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("switchboard: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Run { config, data } => {
             init_tracing();
             match run(config, data) {
@@ -79,6 +132,53 @@ fn check(dir: &std::path::Path) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `switchboard cdr export`: streams the records of `mode` to stdout.
+fn cdr_export(
+    config: Option<PathBuf>,
+    data: PathBuf,
+    from: Option<String>,
+    to: Option<String>,
+    mode: &str,
+    format: &str,
+) -> anyhow::Result<u64> {
+    use switchboard::cdr::export::{export, ExportFormat, ExportMode};
+    use switchboard::cdr::time::parse_time;
+    if let Some(dir) = &config {
+        Config::load(dir).map_err(|errors| anyhow::anyhow!("{errors}"))?;
+    }
+    let parse = |what: &str, t: Option<String>| -> anyhow::Result<Option<i64>> {
+        t.map(|t| parse_time(&t).with_context(|| format!("--{what} {t:?}")))
+            .transpose()
+    };
+    let (from, to) = (parse("from", from)?, parse("to", to)?);
+    let mode = if mode == "leg" {
+        ExportMode::Leg
+    } else {
+        ExportMode::Bridge
+    };
+    let format = if format == "json" {
+        ExportFormat::Json
+    } else {
+        ExportFormat::Csv
+    };
+    let path = data.join(switchboard::cdr::pipeline::CDR_DATABASE_FILE);
+    if !path.exists() {
+        anyhow::bail!("no CDR database at {}", path.display());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?;
+    runtime.block_on(async move {
+        let store = switchboard::cdr::store::CdrStore::open_read_only(&path)
+            .await
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        let rows = export(&store, mode, format, from, to, tokio::io::stdout()).await?;
+        store.close().await;
+        Ok(rows)
+    })
 }
 
 fn init_tracing() {

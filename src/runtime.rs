@@ -61,3 +61,71 @@ pub async fn wait_for_signal(token: &CancellationToken) {
         }
     }
 }
+
+/// Whether the server takes new calls. Subsystems that cannot keep up (the CDR writer with a
+/// full backlog) close it under their name and reopen it when they recover; the call
+/// dispatcher answers new INVITEs with 503 while any holder keeps it closed. Calls already
+/// up are never affected.
+#[derive(Clone, Debug, Default)]
+pub struct Admission {
+    closed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    holders: std::sync::Arc<std::sync::Mutex<Vec<&'static str>>>,
+}
+
+impl Admission {
+    /// An open gate.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether new calls are taken.
+    pub fn is_open(&self) -> bool {
+        !self.closed.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Closes the gate on behalf of `holder` (idempotent).
+    pub fn close(&self, holder: &'static str) {
+        let mut holders = self.holders.lock().unwrap_or_else(|p| p.into_inner());
+        if !holders.contains(&holder) {
+            holders.push(holder);
+        }
+        self.closed
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Withdraws `holder`'s hold; the gate opens when no holder is left.
+    pub fn open(&self, holder: &'static str) {
+        let mut holders = self.holders.lock().unwrap_or_else(|p| p.into_inner());
+        holders.retain(|h| *h != holder);
+        self.closed
+            .store(!holders.is_empty(), std::sync::atomic::Ordering::Release);
+    }
+
+    /// Who keeps the gate closed.
+    pub fn holders(&self) -> Vec<&'static str> {
+        self.holders
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+#[cfg(test)]
+mod admission_tests {
+    use super::Admission;
+
+    #[test]
+    fn gate_opens_when_every_holder_left() {
+        let gate = Admission::new();
+        assert!(gate.is_open());
+        gate.close("cdr");
+        gate.close("cdr");
+        gate.close("disk");
+        assert!(!gate.is_open());
+        gate.open("cdr");
+        assert!(!gate.is_open());
+        assert_eq!(gate.holders(), vec!["disk"]);
+        gate.open("disk");
+        assert!(gate.is_open());
+    }
+}

@@ -1,6 +1,7 @@
 //! Server assembly: turns a loaded [`Config`] and a data directory into running tasks —
 //! the database (with the extension directory seeded from config), the registrar and its
-//! expiry sweeper, the TLS material, the transports and the SIP endpoint.
+//! expiry sweeper, the TLS material, the transports, the SIP endpoint, the call core and
+//! the CDR pipeline (subscribed to the call core's events before the first call).
 //!
 //! This is the top of the layering: it may use every module.
 
@@ -12,10 +13,11 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::cdr::pipeline::{CdrHandle, CdrPipeline, PipelineError};
 use crate::config::{Config, ListenTransport};
 use crate::db::{Db, DbError};
 use crate::media::{MediaError, PortPool};
-use crate::runtime::Lifecycle;
+use crate::runtime::{Admission, Lifecycle};
 use crate::sip::endpoint::{Endpoint, EndpointSettings, IncomingRequest, SipHandle, INBOUND_QUEUE};
 use crate::sip::message::Transport;
 use crate::sip::registrar::{seed_users as seed_configured_users, ConfiguredUser};
@@ -43,6 +45,9 @@ pub enum ServerError {
     /// The RTP port range is unusable.
     #[error("media: {0}")]
     Media(#[from] MediaError),
+    /// The CDR database could not be opened or recovered, or the CSV directory prepared.
+    #[error("{0}")]
+    Cdr(#[from] PipelineError),
 }
 
 /// A running server: what `main` keeps to shut it down cleanly.
@@ -53,6 +58,8 @@ pub struct Server {
     pub listeners: Vec<ListenerSpec>,
     /// The call core: event bus, live call counts, RTP port pool.
     pub calls: CallCore,
+    /// The CDR pipeline (`None` with `[cdr] enabled = false`).
+    cdr: Option<CdrPipeline>,
 }
 
 /// What the server keeps of the call core (for consumers and leak checks).
@@ -96,8 +103,17 @@ impl Server {
         }
     }
 
-    /// Closes the database after the tasks have stopped (WAL checkpoint on close).
-    pub async fn close(self) {
+    /// The CDR feed and health (`None` when CDRs are disabled).
+    pub fn cdr(&self) -> Option<CdrHandle> {
+        self.cdr.as_ref().map(CdrPipeline::handle)
+    }
+
+    /// Writes every CDR still queued (call it after [`Self::drain_calls`], so every channel
+    /// has published its last event), then closes the databases (WAL checkpoint on close).
+    pub async fn close(mut self) {
+        if let Some(cdr) = self.cdr.take() {
+            cdr.finish().await;
+        }
         self.db.close().await;
     }
 }
@@ -200,22 +216,35 @@ pub async fn start(
         inbound_rx,
         lifecycle,
     );
-    let calls = start_call_core(config, sip, registrar, incoming, &bound, lifecycle)?;
+    let bus = EventBus::new();
+    let admission = Admission::new();
+    let cdr = if config.cdr.enabled {
+        Some(CdrPipeline::start(&config.cdr, data_dir, &bus, admission.clone()).await?)
+    } else {
+        None
+    };
+    let calls = start_call_core(
+        config, sip, registrar, incoming, &bound, bus, admission, lifecycle,
+    )?;
     Ok(Server {
         db,
         listeners: bound,
         calls,
+        cdr,
     })
 }
 
 /// Starts the call dispatcher on the endpoint's queue of new INVITEs, with the event bus
 /// and the relay's port pool (`media.rtp_address`, else the first SIP listener's address).
+#[allow(clippy::too_many_arguments)]
 fn start_call_core(
     config: Config,
     sip: SipHandle,
     registrar: Arc<Registrar>,
     incoming: mpsc::Receiver<IncomingRequest>,
     bound: &[ListenerSpec],
+    bus: EventBus,
+    admission: Admission,
     lifecycle: &Lifecycle,
 ) -> Result<CallCore, ServerError> {
     let rtp_ip = config
@@ -227,7 +256,7 @@ fn start_call_core(
     tracing::info!(%rtp_ip, first = config.media.rtp_port_min, last = config.media.rtp_port_max, "RTP relay ports");
     warn_if_few_file_descriptors(config.media.rtp_port_min, config.media.rtp_port_max);
     let core = CallCore {
-        bus: EventBus::new(),
+        bus,
         registry: CallRegistry::new(),
         ports,
         shutdown: lifecycle.shutdown.child_token(),
@@ -243,6 +272,7 @@ fn start_call_core(
             shutdown: core.shutdown.clone(),
             tracker: lifecycle.tracker.clone(),
         },
+        admission,
     });
     spawn_dispatcher(ctx, incoming);
     Ok(core)

@@ -7,4 +7,16 @@
 //!
 //! Layering: uses `config`, `db` and `switch` (events, snapshots); the switch never uses it.
 
+pub mod bridge;
+pub mod cel;
+pub mod csv;
+pub mod export;
+pub mod fields;
+pub mod leg;
 pub mod model;
+pub mod pipeline;
+pub mod store;
+#[cfg(test)]
+pub(crate) mod testkit;
+pub mod time;
+pub mod webhook;

@@ -129,7 +129,7 @@ pub struct LegRecord {
     /// Q.850 cause name (`NORMAL_CLEARING`, …); empty while live.
     pub hangup_cause: String,
     /// Q.850 cause value.
-    pub q850: Option<u8>,
+    pub q850: Option<u16>,
     /// SIP status involved in the end (a final failure response), if any.
     pub sip_code: Option<u16>,
     /// Who hung up, seen from this leg: `local`, `remote`, `device` (IPSC `endtype`).

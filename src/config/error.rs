@@ -12,6 +12,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use super::acl::CidrError;
+use super::cdr::{FieldError, UrlProblem};
 
 /// A position in a configuration file (1-based line and column, columns counted in characters).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -219,6 +220,47 @@ pub enum ConfigError {
         /// The host name as written.
         host: String,
     },
+    /// A `[cdr] fields` entry is malformed.
+    #[error("{at}: cdr.fields: {value:?}: {reason}")]
+    BadCdrField {
+        /// Where the entry is.
+        at: Location,
+        /// The entry as written.
+        value: String,
+        /// Why it is refused.
+        reason: FieldError,
+    },
+    /// `[cdr] node_id` is not `[A-Za-z0-9._-]+` (at most 64 characters).
+    #[error(
+        "{at}: cdr.node_id {value:?} may only contain letters, digits, '_', '-' and '.' (at \
+         most 64 characters)"
+    )]
+    BadNodeId {
+        /// Where the value is.
+        at: Location,
+        /// The value as written.
+        value: String,
+    },
+    /// `[cdr.webhook] url` is not a usable `http://` URL.
+    #[error("{at}: cdr.webhook.url: {value:?} {reason}")]
+    BadWebhookUrl {
+        /// Where the value is.
+        at: Location,
+        /// The value as written.
+        value: String,
+        /// Why it is refused.
+        reason: UrlProblem,
+    },
+    /// A `[cdr]` setting needs a record mode that `cdr.modes` does not enable.
+    #[error("{at}: {what} needs \"{mode}\" in cdr.modes")]
+    CdrNeedsMode {
+        /// Where the setting is.
+        at: Location,
+        /// The setting, e.g. `cdr.realtime = true`.
+        what: String,
+        /// The mode it needs (`leg` or `bridge`).
+        mode: &'static str,
+    },
     /// A feature that the configuration format reserves but this version does not implement.
     #[error("{at}: {key} = true is not supported yet")]
     Unsupported {
@@ -287,6 +329,19 @@ pub enum ConfigWarning {
     EmptyAcl {
         /// Where the `[acl]` table is.
         at: Location,
+    },
+    /// A `[cdr] fields` entry only repeats a built-in column (`number:billsec`): ignored.
+    #[error(
+        "{at}: warning: cdr.fields: {value:?} repeats the built-in column {column}; entry \
+         ignored"
+    )]
+    CdrFieldIsBuiltin {
+        /// Where the entry is.
+        at: Location,
+        /// The entry as written.
+        value: String,
+        /// The built-in column.
+        column: String,
     },
     /// A gateway's address is not allowed by the ACL, so its requests would be refused.
     #[error("{at}: warning: gateway {name} at {ip} is not allowed by [acl]")]

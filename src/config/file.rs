@@ -63,6 +63,7 @@ pub(crate) struct ProfileFile {
     pub(crate) acl: Option<Spanned<AclTable>>,
     pub(crate) calls: Option<Spanned<super::calls::CallsTable>>,
     pub(crate) media: Option<Spanned<super::calls::MediaTable>>,
+    pub(crate) cdr: Option<Spanned<super::cdr::CdrTable>>,
     #[serde(default)]
     pub(crate) gateway: Vec<Spanned<GatewayTable>>,
     #[serde(default)]

@@ -5,7 +5,7 @@
 //! ```text
 //! DIR/
 //!   sip-profiles/*.toml   all merged, in file-name order; tables: [sip] (exactly one in total),
-//!                         [registrar], [acl], [calls], [media] (at most one each),
+//!                         [registrar], [acl], [calls], [media], [cdr] (at most one each),
 //!                         [[gateway]], [[extension]],
 //!                         [[extension_range]] (any number, in any file)
 //!   dialplan/             must exist (its contents are read by the dialplan module)
@@ -25,7 +25,7 @@
 
 mod acl;
 mod calls;
-mod cdr;
+pub mod cdr;
 mod error;
 mod extensions;
 mod file;
@@ -43,7 +43,8 @@ use std::time::Duration;
 pub use acl::{Acl, CidrError, IpNet};
 pub use calls::{CallSettings, MediaSettings};
 pub use cdr::{
-    CdrSettings, CsvLayout, CsvSettings, FieldKind, FieldPart, FieldSpec, LegsFilter, WebhookSettings,
+    parse_field, parse_http_url, CdrSettings, CsvLayout, CsvSettings, FieldError, FieldKind,
+    FieldPart, FieldSpec, HttpUrl, LegsFilter, UrlProblem, WebhookSettings, BUILTIN_COLUMNS,
 };
 pub use error::{ConfigError, ConfigErrors, ConfigWarning, Location, RangeProblem, WeakPassword};
 pub use extensions::{weak_password, COMMON_PASSWORDS, MAX_RANGE_LEN, SHIPPED_TEMPLATES};

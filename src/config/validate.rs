@@ -108,6 +108,7 @@ pub(crate) fn load(dir: &Path) -> Result<Config, ConfigErrors> {
         acl,
         calls,
         media,
+        cdr,
         gateways,
         extensions: exts,
         ranges,
@@ -117,6 +118,9 @@ pub(crate) fn load(dir: &Path) -> Result<Config, ConfigErrors> {
         .unwrap_or_default();
     let media = media
         .map(|(i, t)| super::calls::media_settings(&mut ctx, i, t))
+        .unwrap_or_default();
+    let cdr = cdr
+        .map(|(i, t)| super::cdr::cdr_settings(&mut ctx, i, t))
         .unwrap_or_default();
 
     let sip_settings = match sip {
@@ -167,7 +171,7 @@ pub(crate) fn load(dir: &Path) -> Result<Config, ConfigErrors> {
         registrar,
         acl,
         calls,
-        cdr: super::CdrSettings::default(),
+        cdr,
         media,
         gateways,
         extensions,
@@ -243,6 +247,7 @@ struct Merged {
     acl: Option<InFile<AclTable>>,
     calls: Option<InFile<super::calls::CallsTable>>,
     media: Option<InFile<super::calls::MediaTable>>,
+    cdr: Option<InFile<super::cdr::CdrTable>>,
     gateways: Vec<InFile<GatewayTable>>,
     extensions: Vec<InFile<ExtensionTable>>,
     ranges: Vec<InFile<RangeTable>>,
@@ -256,6 +261,7 @@ fn merge(ctx: &mut Ctx, parsed: Vec<(usize, ProfileFile)>) -> Merged {
         acl: None,
         calls: None,
         media: None,
+        cdr: None,
         gateways: Vec::new(),
         extensions: Vec::new(),
         ranges: Vec::new(),
@@ -266,6 +272,7 @@ fn merge(ctx: &mut Ctx, parsed: Vec<(usize, ProfileFile)>) -> Merged {
         merge_single(ctx, &mut m.acl, i, f.acl, "[acl] table");
         merge_single(ctx, &mut m.calls, i, f.calls, "[calls] table");
         merge_single(ctx, &mut m.media, i, f.media, "[media] table");
+        merge_single(ctx, &mut m.cdr, i, f.cdr, "[cdr] table");
         m.gateways.extend(f.gateway.into_iter().map(|g| (i, g)));
         m.extensions.extend(f.extension.into_iter().map(|e| (i, e)));
         m.ranges

@@ -27,8 +27,8 @@ pub use bridge::{join, part, Bridge, Joined, LinkedIdUpdate, Member};
 pub use bus::{ConsumerKind, ConsumerStats, EventBus};
 pub use cause::{EndType, HangupCause, HangupSide, Q850};
 pub use channel::{
-    AmaFlags, Attribution, CallSource, Channel, ChannelMediaStats, ChannelSnapshot, ChannelSpec, ChannelState,
-    ChannelStateChange, Direction, LinkedIdChange, MediaDirectionStats, Now, PartyId,
+    AmaFlags, Attribution, CallSource, Channel, ChannelMediaStats, ChannelSnapshot, ChannelSpec,
+    ChannelState, ChannelStateChange, Direction, LinkedIdChange, MediaDirectionStats, Now, PartyId,
 };
 pub use errors::{CallError, SwitchError};
 pub use events::{DialStatus, Event, EventKind};

@@ -23,6 +23,7 @@
 #![allow(dead_code)] // every test binary uses a different subset of the harness
 
 pub mod calls;
+pub mod cdr;
 pub mod db;
 pub mod rtp;
 pub mod sipp;
@@ -98,6 +99,19 @@ pub fn pbx_config_with(table: &str, key: &str, value: &str) -> tempfile::TempDir
                 .unwrap_or_else(|e| panic!("write {path:?}: {e}"));
         }
     }
+    dir
+}
+
+/// A copy of `tests/sipp/pbx` in a temporary directory with one more profile file,
+/// `sip-profiles/zz-test.toml`, holding `toml` (e.g. a whole `[cdr]` table).
+pub fn pbx_config_extra(toml: &str) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("switchboard-config-")
+        .tempdir()
+        .unwrap_or_else(|e| panic!("cannot create a temporary config dir: {e}"));
+    copy_dir(&pbx_config_dir(), dir.path());
+    let path = dir.path().join("sip-profiles").join("zz-test.toml");
+    fs::write(&path, toml).unwrap_or_else(|e| panic!("write {path:?}: {e}"));
     dir
 }
 
@@ -265,6 +279,40 @@ impl Pbx {
             "switchboard exited with {status} on SIGTERM\n{}",
             self.log_banner()
         );
+        self.child = spawn(&self.config_dir, self.data.path(), &self.log_path);
+        self.wait_ready();
+    }
+}
+
+impl Pbx {
+    /// Kills the PBX with SIGKILL (by its pid: no signal handler, no graceful stop, nothing
+    /// flushed — a crash) and reaps it. Returns the exit status (killed by signal 9).
+    pub fn kill9(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id();
+        let status = Command::new("kill")
+            .arg("-KILL")
+            .arg(pid.to_string())
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run kill: {e}"));
+        assert!(status.success(), "kill -KILL {pid} failed");
+        // SIGKILL cannot be caught: the process is gone as soon as the kernel reaps it.
+        self.child
+            .wait()
+            .unwrap_or_else(|e| panic!("cannot wait for switchboard pid {pid}: {e}"))
+    }
+
+    /// Starts the PBX again on the same configuration and data directory (the same
+    /// databases) after it exited (e.g. [`Pbx::kill9`]), waiting until it answers. Panics if
+    /// the previous process is still running.
+    pub fn start_again(&mut self) {
+        match self.child.try_wait() {
+            Ok(Some(_)) => {}
+            Ok(None) => panic!(
+                "switchboard pid {} is still running: stop it before start_again",
+                self.child.id()
+            ),
+            Err(e) => panic!("cannot check the switchboard process: {e}"),
+        }
         self.child = spawn(&self.config_dir, self.data.path(), &self.log_path);
         self.wait_ready();
     }

@@ -2,6 +2,7 @@
 //! Extension-related tests are in `extensions.rs`.
 
 mod calls;
+mod cdr;
 mod extensions;
 
 use std::net::IpAddr;

@@ -26,7 +26,7 @@ use crate::switch::errors::CallError;
 use crate::switch::events::{DialStatus, EventKind};
 
 use super::bleg::{self, BLeg};
-use super::in_dialog::{self, Passthrough};
+use super::in_dialog::{self, Passthrough, Side};
 use super::leg_channel::LegChannel;
 use super::registry::CallGuard;
 use super::route::{self, Origin, Route};
@@ -46,36 +46,6 @@ pub(super) enum Phase {
     Answered,
     /// Torn down; only leftover outbound transactions are finished.
     Ending,
-}
-
-/// The side of a bridged call a request came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Side {
-    /// The caller (A leg).
-    A,
-    /// The answering callee (the winning B leg).
-    B,
-}
-
-impl Side {
-    pub(super) fn other(self) -> Side {
-        match self {
-            Side::A => Side::B,
-            Side::B => Side::A,
-        }
-    }
-    pub(super) fn leg(self) -> Leg {
-        match self {
-            Side::A => Leg::A,
-            Side::B => Leg::B,
-        }
-    }
-    pub(super) fn hangup_side(self) -> HangupSide {
-        match self {
-            Side::A => HangupSide::Caller,
-            Side::B => HangupSide::Callee,
-        }
-    }
 }
 
 /// The caller's leg.
@@ -109,6 +79,8 @@ pub(super) struct Call {
     pub bridge: Option<Bridge>,
     /// Late offer: the B leg whose 2xx waits for the caller's ACK (and its SDP answer).
     pub deferred_ack: Option<usize>,
+    /// The echo test's state: this call is answered by the switch itself (`echo`).
+    pub echo: Option<super::echo::EchoState>,
     pub phase: Phase,
     pub ring_deadline: Instant,
     pub linger_deadline: Instant,
@@ -165,8 +137,7 @@ pub(super) async fn run(ctx: Arc<CallContext>, item: IncomingRequest) {
         .headers
         .push(crate::sip::message::HeaderName::Server, server.as_str());
     let _ = txn.respond(trying).await;
-    let Some(mut call) =
-        Call::new(ctx.clone(), request, source, txn, (gateway, user), guard).await
+    let Some(mut call) = Call::new(ctx.clone(), request, source, txn, (gateway, user), guard).await
     else {
         return;
     };
@@ -223,7 +194,8 @@ impl Call {
             .sip
             .local_contact(&source.transport, source.remote, None)?;
         // Created last: nothing above may fail once the channel is counted.
-        let channel = LegChannel::create(spec, &ctx.bus, &ctx.registry).await;
+        let vars = msgs::inbound_variables(&request, &source);
+        let channel = LegChannel::create_with_vars(spec, vars, &ctx.bus, &ctx.registry).await;
         let (media_tx, media_rx) = mpsc::channel(MEDIA_QUEUE);
         let (dialog_tx, dialog_rx) = mpsc::channel(DIALOG_QUEUE);
         let now = Instant::now();
@@ -252,6 +224,7 @@ impl Call {
             passthrough: Vec::new(),
             bridge: None,
             deferred_ack: None,
+            echo: None,
             phase: Phase::Dialing,
             caller,
             ctx,
@@ -261,6 +234,9 @@ impl Call {
 
     /// Routes to destinations, allocates the relay and rings every destination.
     async fn start(&mut self, route: Route, dialed: &str) {
+        if route == Route::Echo {
+            return self.start_echo().await;
+        }
         let dests = match super::dest::destinations(&self.ctx, &route, &self.caller).await {
             Ok(dests) => dests,
             Err(error) => {
@@ -532,7 +508,7 @@ impl Call {
         info!(
             a_cause = %self.a.channel.channel().hangup.unwrap_or(a_cause),
             legs = self.b.len(),
-            answered = self.winner.is_some(),
+            answered = self.winner.is_some() || self.echo.is_some(),
             live_calls = counts.calls,
             live_channels = counts.channels,
             ports_in_use = self.ctx.ports.in_use(),

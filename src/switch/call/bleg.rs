@@ -90,7 +90,11 @@ pub(super) async fn start_leg(call: &mut Call, dest: Dest, offer: Option<Bytes>)
             source_name: a.attribution.source_name.clone(),
             source_number: a.attribution.source_number.clone(),
             dial_number: dest.number.clone(),
-            line_group: if dest.gateway { dest.name.clone() } else { String::new() },
+            line_group: if dest.gateway {
+                dest.name.clone()
+            } else {
+                String::new()
+            },
         },
         originator: Some(Arc::clone(&a)),
         sip_call_id: Some(call_id.clone()),
@@ -388,6 +392,9 @@ impl Call {
     /// The caller's ACK for our 2xx: with a late offer, its SDP answer goes to the callee
     /// in the deferred ACK (through the relay).
     pub(super) async fn on_caller_ack(&mut self, ack: Option<Request>) {
+        if self.echo.is_some() {
+            return self.on_echo_ack(ack.as_ref());
+        }
         let Some(i) = self.deferred_ack.take() else {
             return;
         };

@@ -34,7 +34,8 @@ pub(super) async fn destinations(
     _caller: &str,
 ) -> Result<Vec<Dest>, CallError> {
     match route {
-        Route::NotFound => Err(CallError::NotFound {
+        // The echo test rings nobody: the actor answers it itself (see `echo`).
+        Route::NotFound | Route::Echo => Err(CallError::NotFound {
             target: String::new(),
         }),
         Route::Extension { number } => {

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
-use tracing::{debug, info_span, Instrument};
+use tracing::{debug, info_span, warn, Instrument};
 
 use crate::sip::endpoint::IncomingRequest;
 use std::net::{IpAddr, SocketAddr};
@@ -33,10 +33,15 @@ pub fn spawn_dispatcher(ctx: Arc<CallContext>, mut incoming: mpsc::Receiver<Inco
 
 async fn dispatch(ctx: &Arc<CallContext>, item: IncomingRequest) {
     let draining = ctx.lifecycle.shutdown.is_cancelled();
-    if draining || is_loop(ctx, &item.request) {
+    let refused = !ctx.admission.is_open();
+    if refused {
+        warn!(holders = ?ctx.admission.holders(), "new call refused: admission closed (503)");
+    }
+    if draining || refused || is_loop(ctx, &item.request) {
         // RFC 3261 §16.3 item 4 (as a B2BUA): the request went out from us and came back
-        // (482); or the call core is shutting down (503, RFC 3261 §21.5.4).
-        let status = if draining { 503 } else { 482 };
+        // (482); or the call core is shutting down or not taking calls (503, RFC 3261
+        // §21.5.4).
+        let status = if draining || refused { 503 } else { 482 };
         let resp = msgs::response_to(
             &item.request,
             status,

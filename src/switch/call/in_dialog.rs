@@ -15,13 +15,44 @@ use std::task::Poll;
 
 use tracing::{debug, info, warn};
 
+use crate::media::relay::Leg;
 use crate::sip::endpoint::{ClientEvent, ClientTransaction, InDialogRequest, ServerTransaction};
 use crate::sip::message::{HeaderName, Method, Request, Response};
 use crate::sip::transport::Target;
 use crate::switch::cause::{HangupCause, HangupSide};
 
-use super::actor::{Call, Phase, Side};
+use super::actor::{Call, Phase};
 use super::msgs;
+
+/// The side of a bridged call a request came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Side {
+    /// The caller (A leg).
+    A,
+    /// The answering callee (the winning B leg).
+    B,
+}
+
+impl Side {
+    pub(super) fn other(self) -> Side {
+        match self {
+            Side::A => Side::B,
+            Side::B => Side::A,
+        }
+    }
+    pub(super) fn leg(self) -> Leg {
+        match self {
+            Side::A => Leg::A,
+            Side::B => Leg::B,
+        }
+    }
+    pub(super) fn hangup_side(self) -> HangupSide {
+        match self {
+            Side::A => HangupSide::Caller,
+            Side::B => HangupSide::Callee,
+        }
+    }
+}
 
 /// A request from one side waiting for the other side's answer.
 pub(super) struct Passthrough {
@@ -140,6 +171,9 @@ impl Call {
             let _ = txn.respond(resp).await;
             let cause = HangupCause::normal(side.hangup_side());
             return self.hangup_bridged(Some(side), cause).await;
+        }
+        if self.echo.is_some() {
+            return self.on_echo_request(request, txn).await;
         }
         let pending_invite = self
             .passthrough

@@ -28,7 +28,20 @@ pub struct LegChannel {
 impl LegChannel {
     /// Creates the channel and publishes `ChannelCreated`.
     pub async fn create(spec: ChannelSpec, bus: &EventBus, registry: &CallRegistry) -> Self {
-        let channel = Channel::new(spec, Now::current());
+        Self::create_with_vars(spec, Vec::new(), bus, registry).await
+    }
+
+    /// Creates the channel with `variables` already set and publishes `ChannelCreated`.
+    pub async fn create_with_vars(
+        spec: ChannelSpec,
+        variables: Vec<(String, String)>,
+        bus: &EventBus,
+        registry: &CallRegistry,
+    ) -> Self {
+        let mut channel = Channel::new(spec, Now::current());
+        for (name, value) in variables {
+            channel.set_var(name, value);
+        }
         registry.channel_created();
         publish(bus, channel.snapshot(), EventKind::ChannelCreated).await;
         Self {

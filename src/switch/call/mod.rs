@@ -31,6 +31,9 @@
 //! itself. A late offer (INVITE without SDP) is supported: the ACK to the callee waits for
 //! the caller's ACK and carries its answer.
 //!
+//! The echo test (`*43`, module `echo`) is a call the actor answers itself: one channel, one relay
+//! pair in echo mode, no B leg.
+//!
 //! Not handled yet: requests inside an *early* dialog (UPDATE/PRACK before the answer get
 //! 481), following 3xx redirections (a 3xx chosen as the best response is relayed to the
 //! caller with its Contact), REFER, transfers.
@@ -42,6 +45,7 @@ mod actor;
 mod bleg;
 mod dest;
 mod dispatch;
+mod echo;
 mod in_dialog;
 pub mod leg_channel;
 pub mod msgs;
@@ -52,7 +56,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::media::PortPool;
-use crate::runtime::Lifecycle;
+use crate::runtime::{Admission, Lifecycle};
 use crate::sip::endpoint::SipHandle;
 use crate::sip::registrar::Registrar;
 use crate::switch::bus::EventBus;
@@ -78,4 +82,6 @@ pub struct CallContext {
     pub registry: CallRegistry,
     /// Shutdown token and task tracker for the call tasks and relays.
     pub lifecycle: Lifecycle,
+    /// Whether new calls are taken (closed e.g. while the CDR backlog is full).
+    pub admission: Admission,
 }

@@ -156,9 +156,90 @@ pub fn user_of(uri: &crate::sip::message::Uri) -> Option<&str> {
     }
 }
 
+/// Most `X-` headers copied into channel variables (a bound on what a peer can make us keep).
+const MAX_X_HEADERS: usize = 32;
+
+/// The channel variables an inbound INVITE gives its channel, named as FreeSWITCH does so
+/// CDR custom fields read the same (`sip_h_X-Campaign`): the Call-ID, From user and
+/// display name, To and Request-URI users, User-Agent, the source address, and every
+/// `X-` header (up to [`MAX_X_HEADERS`]) as `sip_h_<Name>`.
+pub fn inbound_variables(
+    request: &crate::sip::message::Request,
+    source: &crate::sip::transport::Source,
+) -> Vec<(String, String)> {
+    use crate::sip::message::HeaderName;
+    let h = &request.headers;
+    let mut vars = Vec::new();
+    let mut put = |name: &str, value: Option<&str>| {
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            vars.push((name.to_owned(), v.to_owned()));
+        }
+    };
+    put("sip_call_id", h.call_id().ok());
+    let from = h.from().ok();
+    put("sip_from_user", from.as_ref().and_then(|f| user_of(&f.uri)));
+    put(
+        "sip_from_display",
+        from.as_ref().and_then(|f| f.display.as_deref()),
+    );
+    let to = h.to().ok();
+    put("sip_to_user", to.as_ref().and_then(|t| user_of(&t.uri)));
+    put("sip_req_user", user_of(&request.uri));
+    put("sip_user_agent", h.get(&HeaderName::UserAgent));
+    put("sip_network_ip", Some(&source.remote.ip().to_string()));
+    put("sip_network_port", Some(&source.remote.port().to_string()));
+    let x_headers = h
+        .iter()
+        .filter_map(|header| match header.name() {
+            HeaderName::Other(name) if name.len() > 2 && name[..2].eq_ignore_ascii_case("x-") => {
+                Some((format!("sip_h_{name}"), header.value().to_owned()))
+            }
+            _ => None,
+        })
+        .take(MAX_X_HEADERS);
+    vars.extend(x_headers);
+    vars
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inbound_variables_name_sip_facts_and_x_headers() {
+        let raw = "INVITE sip:1000@switchboard.test SIP/2.0\r\n\
+            Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\n\
+            From: \"Ext 1001\" <sip:1001@switchboard.test>;tag=a\r\n\
+            To: <sip:1000@switchboard.test>\r\n\
+            Call-ID: abc@h\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\n\
+            User-Agent: phone/1\r\nX-Campaign: spring\r\nx-id: 7\r\n\
+            Content-Length: 0\r\n\r\n";
+        let crate::sip::message::Message::Request(req) =
+            crate::sip::message::Message::parse(raw.as_bytes()).expect("parse")
+        else {
+            panic!("not a request")
+        };
+        let source = crate::sip::transport::Source {
+            transport: crate::sip::message::Transport::Udp,
+            remote: "127.0.0.1:5070".parse().expect("addr"),
+            local: "127.0.0.1:5060".parse().expect("addr"),
+            flow: None,
+        };
+        let vars: std::collections::HashMap<String, String> =
+            inbound_variables(&req, &source).into_iter().collect();
+        let get = |k: &str| vars.get(k).map(String::as_str);
+        assert_eq!(get("sip_call_id"), Some("abc@h"));
+        assert_eq!(get("sip_from_user"), Some("1001"));
+        assert_eq!(get("sip_from_display"), Some("Ext 1001"));
+        assert_eq!(get("sip_to_user"), Some("1000"));
+        assert_eq!(get("sip_req_user"), Some("1000"));
+        assert_eq!(get("sip_user_agent"), Some("phone/1"));
+        assert_eq!(get("sip_network_ip"), Some("127.0.0.1"));
+        assert_eq!(get("sip_network_port"), Some("5070"));
+        assert_eq!(get("sip_h_X-Campaign"), Some("spring"));
+        assert_eq!(get("sip_h_x-id"), Some("7"));
+        assert_eq!(vars.len(), 10, "{vars:?}");
+    }
 
     #[test]
     fn best_response_follows_rfc3261_16_7() {

@@ -4,9 +4,9 @@
 //! Rules (issue 3, item 3):
 //! - from a trusted gateway: the DID `5550100` rings extension `1000`; anything else is
 //!   not found;
-//! - from an extension: a configured extension number rings that extension; a number
-//!   starting with `9` goes to the gateway `carrier` with the `9` stripped; anything else
-//!   is not found.
+//! - from an extension: `*43` is the echo test (the switch answers and echoes the caller's
+//!   media); a configured extension number rings that extension; a number starting with `9`
+//!   goes to the gateway `carrier` with the `9` stripped; anything else is not found.
 //!
 //! Depends on `config` only.
 
@@ -20,6 +20,8 @@ pub const DEFAULT_DID_EXTENSION: &str = "1000";
 pub const OUTBOUND_GATEWAY: &str = "carrier";
 /// The outside-line prefix.
 pub const OUTSIDE_PREFIX: char = '9';
+/// The echo test's number (extensions only).
+pub const ECHO_TEST: &str = "*43";
 
 /// Where a call goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +38,8 @@ pub enum Route {
         /// The number to dial there.
         number: String,
     },
+    /// The echo test: the switch answers and sends the caller's media back.
+    Echo,
     /// Nothing matches (the caller gets 404).
     NotFound,
 }
@@ -79,6 +83,9 @@ pub fn route(config: &impl Directory, origin: Origin<'_>, dialed: &str) -> Route
             }
         }
         Origin::Extension(_) => {
+            if dialed == ECHO_TEST {
+                return Route::Echo;
+            }
             if config.has_extension(dialed) {
                 return Route::Extension {
                     number: dialed.to_owned(),
@@ -156,10 +163,23 @@ mod tests {
             (from_gw, "5550100", ext("1000")),
             (from_gw, "1001", Route::NotFound),
             (from_gw, "95551234", Route::NotFound),
+            (from_ext, "*43", Route::Echo),
+            (from_ext, "*4", Route::NotFound),
+            (from_ext, "*430", Route::NotFound),
+            (from_gw, "*43", Route::NotFound),
         ];
         for (origin, dialed, want) in cases {
             assert_eq!(route(&c, origin, dialed), want, "{origin:?} {dialed}");
         }
+    }
+
+    #[test]
+    fn echo_test_needs_no_configuration() {
+        let empty = Dir {
+            extensions: vec![],
+            gateways: vec![],
+        };
+        assert_eq!(route(&empty, Origin::Extension("1000"), "*43"), Route::Echo);
     }
 
     #[test]
