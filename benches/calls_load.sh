@@ -30,6 +30,7 @@
 # CDRs: `switchboard` runs with the default [cdr] (leg + bridge records and CEL into
 # <data>/cdr.db); after each of its steps the script counts that step's leg records with
 # `switchboard cdr export` and checks rows = 2 × SIPp's successful calls exactly.
+# CDR_TOML replaces the default [cdr] of `switchboard`, e.g. CDR_TOML=$'[cdr]\ncel = true'.
 # `switchboard_nocdr` is a second private PBX with `[cdr] enabled = false`, so the same run
 # shows what CDR writing costs.
 #
@@ -183,7 +184,15 @@ run_step() {
     fi
     local cdr=""
     if [[ $target == switchboard ]]; then
-        sleep 2  # the last BYEs' records: group commit within milliseconds, a margin here
+        # Wait until the CDR writer has committed everything queued (its status file says
+        # backlog 0; bounded), so an overloaded step is counted after it caught up.
+        local backlog=""
+        for _ in $(seq 1 120); do
+            sleep 0.5
+            backlog=$("$SWITCHBOARD_BIN" cdr status --data "${pbx_data[$target]}" 2>/dev/null |
+                awk -F'[:,]' '/"backlog":/ { gsub(/ /, "", $2); print $2; exit }' || true)
+            [[ $backlog == 0 ]] && break
+        done
         local legs
         legs=$("$SWITCHBOARD_BIN" cdr export --data "${pbx_data[$target]}" --mode leg --format csv \
             --from "$step_start_ms" 2>/dev/null | tail -n +2 | wc -l)
@@ -200,7 +209,7 @@ echo "== STEPS=\"$STEPS\" STEP_SECS=$STEP_SECS HOLD_MS=$HOLD_MS TARGETS=\"$TARGE
 
 for target in $TARGETS; do
     case $target in
-        switchboard) start_switchboard switchboard $PBX_PORT $CARRIER_PORT 20000 39999
+        switchboard) start_switchboard switchboard $PBX_PORT $CARRIER_PORT 20000 39999 "${CDR_TOML:-}"
             echo "switchboard pid ${pbx_pid[switchboard]} RSS idle $(rss_kb "${pbx_pid[switchboard]}") kB" ;;
         switchboard_nocdr) start_switchboard switchboard_nocdr $NOCDR_PBX_PORT $NOCDR_CARRIER_PORT 40000 59999 \
                 $'[cdr]\nenabled = false'

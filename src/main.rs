@@ -49,6 +49,13 @@ enum Command {
 
 #[derive(Subcommand, Debug)]
 enum CdrCommand {
+    /// Show the CDR writer's condition (backlog, database errors, admission) from the
+    /// status file the running PBX rewrites every second.
+    Status {
+        /// Data directory (holds `cdr-status.json`).
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+    },
     /// Stream records to stdout (safe while the PBX runs): CSV with a header row, or JSON
     /// Lines (one object per line). Times are UTC ISO-8601 plus `<name>_local` columns.
     Export {
@@ -78,6 +85,21 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { config } => check(&config),
+        Command::Cdr {
+            command: CdrCommand::Status { data },
+        } => match cdr_status(&data) {
+            Ok(healthy) => {
+                if healthy {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(2)
+                }
+            }
+            Err(error) => {
+                eprintln!("switchboard: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Cdr {
             command:
                 CdrCommand::Export {
@@ -132,6 +154,39 @@ fn check(dir: &std::path::Path) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// How old the status file may be before the writer counts as not running.
+const STATUS_STALE_MS: i64 = 5_000;
+
+/// `switchboard cdr status`: prints the status file; `Ok(false)` (exit status 2) when the
+/// writer is degraded, refusing calls, or has not updated the file recently.
+fn cdr_status(data: &std::path::Path) -> anyhow::Result<bool> {
+    let path = data.join(switchboard::cdr::pipeline::STATUS_FILE);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {} (has the PBX run here?)", path.display()))?;
+    let status: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    print!("{text}");
+    let now = switchboard::cdr::model::millis(std::time::SystemTime::now());
+    let age = now - status["updated"].as_i64().unwrap_or(0);
+    let mut healthy = true;
+    if age > STATUS_STALE_MS {
+        println!(
+            "stale: not updated for {} s (PBX stopped, or its CDR writer is stuck)",
+            age / 1000
+        );
+        healthy = false;
+    }
+    if !status["degraded"].is_null() {
+        println!("DEGRADED: the CDR database cannot be written; records are queued");
+        healthy = false;
+    }
+    if status["admission_open"] == serde_json::Value::Bool(false) {
+        println!("REFUSING NEW CALLS: the CDR backlog is over max_backlog");
+        healthy = false;
+    }
+    Ok(healthy)
 }
 
 /// `switchboard cdr export`: streams the records of `mode` to stdout.
@@ -218,3 +273,9 @@ fn run(config_dir: PathBuf, data_dir: PathBuf) -> anyhow::Result<()> {
         Ok(())
     })
 }
+
+/// mimalloc instead of glibc malloc: the call core and the CDR engines allocate many small
+/// short-lived objects from several threads, where glibc's arenas contend (measured in
+/// docs/performance.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -16,7 +16,12 @@ mod common;
 
 use common::calls::{Agent, AgentSpec, SipTransport};
 use common::cdr::{assert_fields, field, int, rows_blocking, CdrRow};
-use common::Pbx;
+use common::{pbx_config_extra, Pbx};
+
+/// The test PBX with the channel event log on (`[cdr] cel = true`; off by default).
+fn pbx() -> Pbx {
+    Pbx::start_with(pbx_config_extra("[cdr]\ncel = true\n"))
+}
 
 /// Extension 1000 registered over UDP, answering INVITEs with `scenario`.
 fn phone_1000(scenario: &str) -> Agent {
@@ -115,7 +120,7 @@ fn split_legs(legs: &[CdrRow]) -> (&CdrRow, Vec<&CdrRow>) {
 /// bridge record, and the CEL events of both channels.
 #[test]
 fn answered_call_callee_hangs_up() {
-    let mut pbx = Pbx::start_default();
+    let mut pbx = pbx();
     let callee = phone_1000("call_uas_answer_bye.xml");
     let caller = call_from_1001("1000", "call_uac_answered_wait_bye.xml");
     finish(caller, vec![callee]);
@@ -243,7 +248,7 @@ fn answered_call_callee_hangs_up() {
 /// 1001 calls 1000, which answers; the caller hangs up: hangup_side flips.
 #[test]
 fn answered_call_caller_hangs_up() {
-    let mut pbx = Pbx::start_default();
+    let mut pbx = pbx();
     let callee = phone_1000("call_uas_answer.xml");
     let caller = call_from_1001("1000", "call_uac_answered_bye.xml");
     finish(caller, vec![callee]);
@@ -270,7 +275,7 @@ fn answered_call_caller_hangs_up() {
 /// 1000 answers 486: both legs unanswered with USER_BUSY; the bridge record is BUSY.
 #[test]
 fn busy() {
-    let mut pbx = Pbx::start_default();
+    let mut pbx = pbx();
     let callee = phone_1000("call_uas_busy.xml");
     let caller = call_from_1001("1000", "call_uac_486.xml");
     finish(caller, vec![callee]);
@@ -314,7 +319,7 @@ fn busy() {
 /// callee to billing, as in Asterisk's PJSIP channel).
 #[test]
 fn declined() {
-    let mut pbx = Pbx::start_default();
+    let mut pbx = pbx();
     let callee = phone_1000("call_uas_decline.xml");
     let caller = call_from_1001("1000", "call_uac_603.xml");
     finish(caller, vec![callee]);
@@ -333,7 +338,7 @@ fn declined() {
 /// The caller cancels while 1000 rings: ORIGINATOR_CANCEL, NO ANSWER.
 #[test]
 fn caller_cancels() {
-    let mut pbx = Pbx::start_default();
+    let mut pbx = pbx();
     let mut callee = phone_1000("call_uas_ring_cancel.xml");
     let caller = call_from_1001("1000", "call_uac_cancel.xml");
     callee.expect_relay("invite");
@@ -366,7 +371,7 @@ fn caller_cancels() {
 /// 1000 rings past the ring timeout (5 s): NO_ANSWER, disposition NO ANSWER.
 #[test]
 fn no_answer() {
-    let mut pbx = Pbx::start_default();
+    let mut pbx = pbx();
     let mut callee = phone_1000("call_uas_ring_cancel.xml");
     let caller = call_from_1001("1000", "call_uac_noanswer.xml");
     callee.expect_relay("invite");
@@ -389,7 +394,7 @@ fn no_answer() {
 /// record without Party B, FAILED.
 #[test]
 fn unknown_number_is_failed() {
-    let mut pbx = Pbx::start_default();
+    let mut pbx = pbx();
     let caller = call_from_1001("777", "call_uac_404.xml");
     finish(caller, Vec::new());
     let r = stop_and_read(&mut pbx);
@@ -422,7 +427,7 @@ fn unknown_number_is_failed() {
 /// attempt, ANSWERED and NO ANSWER.
 #[test]
 fn parallel_ring_one_answers() {
-    let mut pbx = Pbx::start_default();
+    let mut pbx = pbx();
     let mut winner = phone_1000("call_uas_answer_late.xml");
     let mut loser = phone_1000("call_uas_ring_cancel.xml");
     let caller = call_from_1001("1000", "call_uac_answered_bye.xml");
@@ -477,7 +482,7 @@ fn parallel_ring_one_answers() {
 /// the gateway's name; the number dialed there has the 9 stripped.
 #[test]
 fn outbound_call_over_the_gateway() {
-    let mut pbx = Pbx::start_default();
+    let mut pbx = pbx();
     let carrier = Agent::carrier(AgentSpec::carrier("call_gw_uas.xml"));
     let caller = call_from_1001("9555123", "call_uac_gateway.xml");
     finish(caller, vec![carrier]);
@@ -519,7 +524,7 @@ fn outbound_call_over_the_gateway() {
 /// context `from-trunk`; extension 1000 answers.
 #[test]
 fn inbound_call_from_the_gateway() {
-    let mut pbx = Pbx::start_default();
+    let mut pbx = pbx();
     let callee = phone_1000("call_uas_answer.xml");
     let carrier = Agent::spawn(AgentSpec::carrier_call(
         "5551234",
@@ -567,7 +572,7 @@ fn inbound_call_from_the_gateway() {
 fn call_answered_by_the_switch_alone() {
     use common::rtp::RtpPeer;
     use std::time::Duration;
-    let mut pbx = Pbx::start_default();
+    let mut pbx = pbx();
     let rtp = RtpPeer::bind();
     let mut caller = Agent::spawn(
         AgentSpec::caller(1000, "*43", "uac_echo.xml", SipTransport::Udp).with_rtp_port(rtp.port()),

@@ -488,6 +488,12 @@ fn locked_database_queues_records_and_writes_them_later() {
         written.is_empty(),
         "rows written through the lock?! {written:#?}"
     );
+    // Shown in status: `switchboard cdr status` reports the condition (exit status 2).
+    let shown = wait_status(&pbx, 2, Duration::from_secs(3));
+    assert!(
+        shown.contains("DEGRADED") && shown.contains("\"backlog\""),
+        "{shown}"
+    );
 
     std::thread::sleep(LOCK_FOR.saturating_sub(locked.elapsed()));
     pbx.assert_running();
@@ -510,6 +516,9 @@ fn locked_database_queues_records_and_writes_them_later() {
         released.elapsed()
     );
     wait_log(&pbx, "CDR database writable again", EVENT_LIMIT);
+    // The status file is rewritten every second.
+    let shown = wait_status(&pbx, 0, Duration::from_secs(3));
+    assert!(shown.contains("\"degraded\": null"), "{shown}");
     let bridges = wait_rows(&db, "cdr", "1", EVENT_LIMIT, |rows| {
         rows.len() >= CALLS as usize
     });
@@ -548,4 +557,37 @@ fn locked_database_queues_records_and_writes_them_later() {
         2 * CALLS as usize,
         "duplicates after retries? {after:#?}"
     );
+}
+
+/// Runs `switchboard cdr status` until it exits with `code` (bounded by `limit`, the file
+/// is rewritten every second); returns what it printed.
+#[track_caller]
+fn wait_status(pbx: &Pbx, code: i32, limit: Duration) -> String {
+    let deadline = Instant::now() + limit;
+    loop {
+        let (got, shown) = cdr_status(pbx);
+        if got == Some(code) {
+            return shown;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "cdr status exit {got:?}, want {code}:\n{shown}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Runs `switchboard cdr status` on the PBX's data directory: (exit code, stdout + stderr).
+fn cdr_status(pbx: &Pbx) -> (Option<i32>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["cdr", "status", "--data"])
+        .arg(pbx.data_dir())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run switchboard cdr status: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
 }

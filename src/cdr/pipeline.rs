@@ -53,6 +53,10 @@ use crate::switch::events::Event;
 pub const EVENT_QUEUE: usize = 16_384;
 /// Most operations committed in one transaction.
 pub const MAX_BATCH: usize = 2_000;
+/// Shortest time between two commits unless a full batch is waiting: every commit rewrites
+/// whole pages of each table and index it touches, so under load many small commits cost
+/// far more than one per interval (group commit). Bounds the close-to-durable latency.
+pub const COMMIT_INTERVAL: Duration = Duration::from_millis(25);
 /// Live feed capacity (a subscriber further behind misses records and is told how many).
 pub const FEED_CAPACITY: usize = 4_096;
 /// Heartbeat period: a crash is dated no earlier than the last heartbeat.
@@ -61,6 +65,9 @@ pub const HEARTBEAT: Duration = Duration::from_secs(1);
 pub const ADMISSION_HOLDER: &str = "cdr-backlog";
 /// Name of the dead-letter file in the data directory.
 pub const DEAD_LETTER_FILE: &str = "cdr-dead-letter.jsonl";
+/// Name of the status file in the data directory (rewritten every second by the writer;
+/// `switchboard cdr status` prints it).
+pub const STATUS_FILE: &str = "cdr-status.json";
 
 /// Counters and condition of the pipeline, shared with status views.
 #[derive(Debug, Default)]
@@ -270,6 +277,10 @@ impl Backlog {
     fn is_empty(&self) -> bool {
         lock(&self.queue).is_empty()
     }
+
+    fn len(&self) -> usize {
+        lock(&self.queue).len()
+    }
 }
 
 /// The running pipeline; [`CdrPipeline::finish`] stops it after writing everything.
@@ -348,6 +359,8 @@ impl CdrPipeline {
             csv: csv.map(CsvThread::spawn),
             webhook_wake: settings.webhook.is_some().then_some(webhook_wake),
             dead_letter: data_dir.join(DEAD_LETTER_FILE),
+            status_file: data_dir.join(STATUS_FILE),
+            status_written: None,
         };
         let writer = tokio::spawn(writer.run(stop.clone()));
         Ok(CdrPipeline {
@@ -491,12 +504,16 @@ struct Writer {
     csv: Option<CsvThread>,
     webhook_wake: Option<Arc<Notify>>,
     dead_letter: PathBuf,
+    status_file: PathBuf,
+    status_written: Option<tokio::time::Instant>,
 }
 
 impl Writer {
     async fn run(mut self, stop: CancellationToken) {
         let mut last_beat = tokio::time::Instant::now();
+        let mut last_commit = last_beat;
         loop {
+            self.write_status(false);
             let stopping = stop.is_cancelled();
             if self.backlog.is_empty() {
                 if stopping {
@@ -515,12 +532,59 @@ impl Writer {
                 }
                 continue;
             }
+            // Group commit: gather for up to COMMIT_INTERVAL since the last commit, unless a
+            // full batch is already waiting or the pipeline is stopping.
+            let due = last_commit + COMMIT_INTERVAL;
+            if !stopping && self.backlog.len() < MAX_BATCH && tokio::time::Instant::now() < due {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(due) => {}
+                    _ = stop.cancelled() => {}
+                }
+            }
             let batch = self.backlog.take(MAX_BATCH);
             self.commit(batch).await;
-            last_beat = tokio::time::Instant::now();
+            last_commit = tokio::time::Instant::now();
+            last_beat = last_commit;
         }
         if let Some(csv) = self.csv.take() {
             csv.finish();
+        }
+        self.write_status(true);
+    }
+
+    /// Rewrites the status file (at most once per [`HEARTBEAT`] unless `force`): the health
+    /// counters, the condition and the admission gate, for `switchboard cdr status` and
+    /// monitoring. Written to a temporary file and renamed, so readers never see half of it;
+    /// a failure (disk full) is only logged at debug level: the log already says loudly.
+    fn write_status(&mut self, force: bool) {
+        if !force && self.status_written.is_some_and(|t| t.elapsed() < HEARTBEAT) {
+            return;
+        }
+        self.status_written = Some(tokio::time::Instant::now());
+        let h = self.backlog.health.snapshot();
+        let status = serde_json::json!({
+            "updated": millis(SystemTime::now()),
+            "backlog": h.backlog,
+            "backlog_peak": h.backlog_peak,
+            "max_backlog": self.backlog.max,
+            "admission_open": self.backlog.admission.is_open(),
+            "events": h.events,
+            "records_written": h.records_written,
+            "ops_written": h.ops_written,
+            "batches": h.batches,
+            "failed_batches": h.failed_batches,
+            "dead_lettered": h.dead_lettered,
+            "latency_ms": {"p50": h.latency_ms.0, "p99": h.latency_ms.1, "max": h.latency_ms.2},
+            "degraded": h.degraded.map(|d| serde_json::json!({
+                "error": d.error,
+                "since": millis(d.since),
+            })),
+        });
+        let tmp = self.status_file.with_extension("json.tmp");
+        let result = std::fs::write(&tmp, format!("{status:#}\n"))
+            .and_then(|()| std::fs::rename(&tmp, &self.status_file));
+        if let Err(error) = result {
+            debug!(%error, file = %self.status_file.display(), "CDR status file not written");
         }
     }
 
@@ -557,6 +621,7 @@ impl Writer {
                         );
                         last_log = Some(tokio::time::Instant::now());
                     }
+                    self.write_status(false);
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(1));
                 }

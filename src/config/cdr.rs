@@ -10,7 +10,7 @@
 //! [cdr]
 //! enabled = true                 # record CDRs at all
 //! modes = ["leg", "bridge"]      # non-empty subset: leg records, bridge records
-//! cel = true                     # channel event log
+//! cel = false                    # channel event log (off by default, as in Asterisk)
 //! legs = "ab"                    # leg mode: "a" (inbound legs), "b" (outbound), "ab"
 //! unanswered = true              # bridge mode: write NO ANSWER/BUSY/FAILED records
 //! congestion = false             # bridge mode: CONGESTION instead of FAILED
@@ -186,14 +186,14 @@ pub struct CdrSettings {
 }
 
 impl Default for CdrSettings {
-    /// Same as an empty `[cdr]` table: leg and bridge records and CEL on, both legs,
+    /// Same as an empty `[cdr]` table: leg and bridge records on, CEL off, both legs,
     /// unanswered written, no realtime, no custom fields, node `1.1.1`, backlog 200,000.
     fn default() -> CdrSettings {
         CdrSettings {
             enabled: true,
             leg: true,
             bridge: true,
-            cel: true,
+            cel: false,
             legs: LegsFilter::Ab,
             unanswered: true,
             congestion: false,
@@ -225,7 +225,7 @@ pub(crate) struct CdrTable {
     #[serde(default = "yes")]
     enabled: bool,
     modes: Option<Spanned<Vec<Spanned<Mode>>>>,
-    #[serde(default = "yes")]
+    #[serde(default)]
     cel: bool,
     #[serde(default = "default_legs")]
     legs: LegsFilter,
