@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::calls::{Agent, AgentSpec, SipTransport};
+use common::calls::{call_from_1001, finish, Agent, AgentSpec, SipTransport};
 use common::cdr::{assert_fields, field, int, rows_blocking, CdrRow};
 use common::{pbx_config_extra, Pbx};
 
@@ -25,33 +25,7 @@ fn pbx() -> Pbx {
 
 /// Extension 1000 registered over UDP, answering INVITEs with `scenario`.
 fn phone_1000(scenario: &str) -> Agent {
-    Agent::phone(AgentSpec::phone(1000, scenario, SipTransport::Udp))
-}
-
-/// Extension 1001 calling `dialled` over UDP with the caller `scenario`.
-fn call_from_1001(dialled: &str, scenario: &str) -> Agent {
-    Agent::spawn(AgentSpec::caller(
-        1001,
-        dialled,
-        scenario,
-        SipTransport::Udp,
-    ))
-}
-
-/// Waits for every agent (caller first); panics with the traces of any that failed.
-#[track_caller]
-fn finish(caller: Agent, callees: Vec<Agent>) {
-    let result = caller.finish();
-    if !result.success() {
-        let traces: Vec<String> = callees.into_iter().map(|c| c.abort().to_string()).collect();
-        panic!(
-            "caller failed:\n{result}\n===== callees =====\n{}",
-            traces.join("\n=====\n")
-        );
-    }
-    for callee in callees {
-        callee.assert_success();
-    }
+    common::calls::phone_1000(scenario, SipTransport::Udp)
 }
 
 /// The records of a run: leg rows (inbound first, then outbound by start), bridge rows (by

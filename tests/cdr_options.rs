@@ -11,36 +11,13 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::calls::{Agent, AgentSpec, SipTransport};
+use common::calls::{call_from_1001, finish, Agent, SipTransport};
 use common::cdr::{assert_fields, field, int, rows_blocking, wait_rows, CdrRow};
 use common::{pbx_config_extra, Pbx};
 
+/// Extension 1000 registered over UDP, answering INVITEs with `scenario`.
 fn phone_1000(scenario: &str) -> Agent {
-    Agent::phone(AgentSpec::phone(1000, scenario, SipTransport::Udp))
-}
-
-fn call_from_1001(dialled: &str, scenario: &str) -> Agent {
-    Agent::spawn(AgentSpec::caller(
-        1001,
-        dialled,
-        scenario,
-        SipTransport::Udp,
-    ))
-}
-
-#[track_caller]
-fn finish(caller: Agent, callees: Vec<Agent>) {
-    let result = caller.finish();
-    if !result.success() {
-        let traces: Vec<String> = callees.into_iter().map(|c| c.abort().to_string()).collect();
-        panic!(
-            "caller failed:\n{result}\n===== callees =====\n{}",
-            traces.join("\n=====\n")
-        );
-    }
-    for callee in callees {
-        callee.assert_success();
-    }
+    common::calls::phone_1000(scenario, SipTransport::Udp)
 }
 
 /// The inbound and outbound leg rows of a single call.

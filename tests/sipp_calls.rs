@@ -21,9 +21,8 @@ mod common;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::calls::{Agent, AgentSpec, SipTransport};
+use common::calls::{call_from_1001, finish, phone_1000, Agent, AgentSpec, SipTransport};
 use common::rtp::RtpPeer;
-use common::sipp::SippResult;
 use common::{pbx_config_with, Pbx};
 
 /// Ring timeout of the PBX in the no-answer test: `[calls] ring_timeout_secs`.
@@ -38,42 +37,6 @@ const RTP_GRACE: Duration = Duration::from_secs(2);
 /// The test PBX with one configuration key changed.
 fn pbx_with((table, key, value): (&str, &str, u64)) -> Pbx {
     Pbx::start_with(pbx_config_with(table, key, &value.to_string()))
-}
-
-/// Waits for the caller; if it failed, kills the callees (they would wait for their global
-/// timeout) and panics with everyone's traces; otherwise every callee must succeed too.
-#[track_caller]
-fn finish(caller: Agent, callees: Vec<Agent>) -> SippResult {
-    let result = caller.finish();
-    if !result.success() {
-        let traces: Vec<String> = callees
-            .into_iter()
-            .map(|callee| callee.abort().to_string())
-            .collect();
-        panic!(
-            "caller failed:\n{result}\n===== callees =====\n{}",
-            traces.join("\n=====\n")
-        );
-    }
-    for callee in callees {
-        callee.assert_success();
-    }
-    result
-}
-
-/// Extension 1000 registered over `transport`, answering INVITEs with `scenario`.
-fn phone_1000(scenario: &str, transport: SipTransport) -> Agent {
-    Agent::phone(AgentSpec::phone(1000, scenario, transport))
-}
-
-/// Extension 1001 calling `dialled` over UDP with the caller `scenario`.
-fn call_from_1001(dialled: &str, scenario: &str) -> Agent {
-    Agent::spawn(AgentSpec::caller(
-        1001,
-        dialled,
-        scenario,
-        SipTransport::Udp,
-    ))
 }
 
 /// Stops the PBX (SIGTERM, which waits for the process to exit, so its log is complete) and

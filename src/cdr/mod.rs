@@ -3,7 +3,13 @@
 //! between Party A and Party B, Asterisk specification) and CEL rows, and writes them to
 //! SQLite, a CSV log, a live feed and an optional webhook without ever blocking calls.
 //!
-//! - [`model`]: the record types and the store operations the engines emit.
+//! - [`model`]: the record types, the store operations (`CdrOp`) and feed items.
+//! - [`leg`], [`bridge`], [`cel`]: the sans-IO engines, `apply(&Event, &mut Vec<CdrOp>)`.
+//! - [`pipeline`]: the tasks (bus → engines → backlog → writer), [`writer`] (group commit,
+//!   retries, status file, CSV thread), [`health`] (counters, latency histogram).
+//! - [`store`]: `cdr.db` (schema, batch writes, crash journal, recovery, outbox).
+//! - [`fields`] (custom fields), [`csv`] (daily CSV logs), [`time`] (rendering and parsing),
+//!   [`webhook`] (HTTP delivery from the outbox), [`export`] (CSV / JSON Lines streaming).
 //!
 //! Layering: uses `config`, `db` and `switch` (events, snapshots); the switch never uses it.
 
@@ -12,6 +18,7 @@ pub mod cel;
 pub mod csv;
 pub mod export;
 pub mod fields;
+pub mod health;
 pub mod leg;
 pub mod model;
 pub mod pipeline;
@@ -20,3 +27,4 @@ pub mod store;
 pub(crate) mod testkit;
 pub mod time;
 pub mod webhook;
+pub mod writer;

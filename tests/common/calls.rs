@@ -391,3 +391,39 @@ impl Agent {
         self.take_process().kill()
     }
 }
+
+/// Extension 1000 registered over `transport`, answering INVITEs with `scenario`.
+pub fn phone_1000(scenario: &str, transport: SipTransport) -> Agent {
+    Agent::phone(AgentSpec::phone(1000, scenario, transport))
+}
+
+/// Extension 1001 calling `dialled` over UDP with the caller `scenario`.
+pub fn call_from_1001(dialled: &str, scenario: &str) -> Agent {
+    Agent::spawn(AgentSpec::caller(
+        1001,
+        dialled,
+        scenario,
+        SipTransport::Udp,
+    ))
+}
+
+/// Waits for the caller; if it failed, kills the callees (they would wait for their global
+/// timeout) and panics with everyone's traces; otherwise every callee must succeed too.
+#[track_caller]
+pub fn finish(caller: Agent, callees: Vec<Agent>) -> SippResult {
+    let result = caller.finish();
+    if !result.success() {
+        let traces: Vec<String> = callees
+            .into_iter()
+            .map(|callee| callee.abort().to_string())
+            .collect();
+        panic!(
+            "caller failed:\n{result}\n===== callees =====\n{}",
+            traces.join("\n=====\n")
+        );
+    }
+    for callee in callees {
+        callee.assert_success();
+    }
+    result
+}
