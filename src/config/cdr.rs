@@ -18,7 +18,7 @@
 //! details = false                # leg mode: all variables as JSON in `details`
 //! fields = ["queue_name", "number:score:call_score", "both:${a}-${b}"]
 //! node_id = "1.1.1"              # [A-Za-z0-9._-]+
-//! max_backlog = 200000           # 1000..=10000000 records waiting for the database
+//! max_backlog = 100000           # 1000..=10000000 operations waiting for the database
 //!
 //! [cdr.csv]
 //! layouts = ["leg", "ipsc", "bridge"]   # required, non-empty
@@ -176,8 +176,8 @@ pub struct CdrSettings {
     pub fields: Vec<FieldSpec>,
     /// This node's id (IPSC `nodeid`, `region.station.instance`).
     pub node_id: String,
-    /// Records waiting for the database beyond this count close admission (new calls get
-    /// 503) until the backlog drains; nothing queued is dropped.
+    /// Store operations waiting for the database beyond this count close admission (new
+    /// calls get 503) until the backlog drains; nothing queued is dropped.
     pub max_backlog: usize,
     /// The CSV log, when configured.
     pub csv: Option<CsvSettings>,
@@ -187,7 +187,7 @@ pub struct CdrSettings {
 
 impl Default for CdrSettings {
     /// Same as an empty `[cdr]` table: leg and bridge records on, CEL off, both legs,
-    /// unanswered written, no realtime, no custom fields, node `1.1.1`, backlog 200,000.
+    /// unanswered written, no realtime, no custom fields, node `1.1.1`, backlog 100,000.
     fn default() -> CdrSettings {
         CdrSettings {
             enabled: true,
@@ -201,7 +201,7 @@ impl Default for CdrSettings {
             details: false,
             fields: Vec::new(),
             node_id: "1.1.1".to_owned(),
-            max_backlog: 200_000,
+            max_backlog: 100_000,
             csv: None,
             webhook: None,
         }
