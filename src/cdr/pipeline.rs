@@ -21,7 +21,10 @@
 //!   wedging the writer.
 //! - Graceful stop ([`CdrPipeline::finish`]): after the calls drained, the engine task
 //!   consumes what is left on the bus, the writer commits the whole backlog, the CSV
-//!   thread flushes.
+//!   thread flushes. If the database stays unwritable for [`STOP_GRACE`] after the stop,
+//!   the rest goes to the dead-letter file instead of hanging the process (the records'
+//!   journal rows are closed as `CRASH` at the next start; the dead-letter lines hold the
+//!   exact records).
 //!
 //! Depends on `cdr::{model, leg, bridge, cel, store, csv, health, writer}`, `switch::bus`,
 //! `runtime`. The writer side is in [`crate::cdr::writer`], the counters in
@@ -64,6 +67,9 @@ pub const COMMIT_INTERVAL: Duration = Duration::from_millis(25);
 pub const FEED_CAPACITY: usize = 4_096;
 /// Heartbeat period: a crash is dated no earlier than the last heartbeat.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
+/// How long a stop keeps retrying an unwritable database before it writes what is left to
+/// the dead-letter file (nothing is lost; the process does not hang).
+pub const STOP_GRACE: Duration = Duration::from_secs(10);
 /// The name under which the pipeline closes the admission gate.
 pub const ADMISSION_HOLDER: &str = "cdr-backlog";
 /// Name of the dead-letter file in the data directory.
@@ -121,6 +127,17 @@ impl CdrPipeline {
         bus: &EventBus,
         admission: Admission,
     ) -> Result<CdrPipeline, PipelineError> {
+        Self::start_with_grace(settings, data_dir, bus, admission, STOP_GRACE).await
+    }
+
+    /// [`Self::start`] with another [`STOP_GRACE`] (tests).
+    pub async fn start_with_grace(
+        settings: &CdrSettings,
+        data_dir: &Path,
+        bus: &EventBus,
+        admission: Admission,
+        stop_grace: Duration,
+    ) -> Result<CdrPipeline, PipelineError> {
         let store = CdrStore::open(&data_dir.join(CDR_DATABASE_FILE), settings).await?;
         let report = store.recover(millis(SystemTime::now())).await?;
         info!(?report, "CDR store ready");
@@ -169,6 +186,8 @@ impl CdrPipeline {
             dead_letter: data_dir.join(DEAD_LETTER_FILE),
             status_file: data_dir.join(STATUS_FILE),
             status_written: None,
+            stop_grace,
+            stopping_since: None,
         };
         let writer = tokio::spawn(writer.run(stop.clone()));
         Ok(CdrPipeline {

@@ -145,3 +145,51 @@ async fn a_locked_database_closes_admission_past_max_backlog_and_loses_nothing()
     assert_eq!(count(&db, "cdr").await, 3);
     assert_eq!(count(&db, "cdr_live").await, 0);
 }
+
+#[tokio::test]
+async fn a_stop_does_not_hang_on_an_unwritable_database_and_keeps_the_records() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bus = EventBus::new();
+    let grace = Duration::from_millis(300);
+    let pipeline = CdrPipeline::start_with_grace(
+        &CdrSettings::default(),
+        dir.path(),
+        &bus,
+        Admission::new(),
+        grace,
+    )
+    .await
+    .expect("start");
+    let db = dir.path().join(CDR_DATABASE_FILE);
+    let mut lock = SqliteConnectOptions::new()
+        .filename(&db)
+        .connect()
+        .await
+        .expect("open");
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut lock)
+        .await
+        .expect("lock");
+    answered_call(&bus).await;
+    let started = tokio::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), pipeline.finish())
+        .await
+        .expect("finish returns although the database stays locked");
+    assert!(
+        started.elapsed() >= grace,
+        "gave up before the grace period"
+    );
+    let dead = std::fs::read_to_string(dir.path().join(super::DEAD_LETTER_FILE))
+        .expect("dead-letter file");
+    let finals: Vec<serde_json::Value> = dead
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .filter(|v: &serde_json::Value| v["record"]["end"].is_number())
+        .collect();
+    // The two leg records and the bridge record, final, with their reason.
+    let legs = finals.iter().filter(|v| v["op"] == "leg").count();
+    let bridges = finals.iter().filter(|v| v["op"] == "bridge").count();
+    assert!(legs >= 2 && bridges >= 1, "{dead}");
+    assert!(dead.contains("stopping while the CDR database cannot be written"));
+    drop(lock);
+}

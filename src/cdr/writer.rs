@@ -134,6 +134,10 @@ pub(crate) struct Writer {
     pub(crate) dead_letter: PathBuf,
     pub(crate) status_file: PathBuf,
     pub(crate) status_written: Option<tokio::time::Instant>,
+    /// How long a stop waits for an unwritable database before dead-lettering.
+    pub(crate) stop_grace: Duration,
+    /// When the stop was first noticed during a failing commit.
+    pub(crate) stopping_since: Option<tokio::time::Instant>,
 }
 
 impl Writer {
@@ -170,7 +174,7 @@ impl Writer {
                 }
             }
             let batch = self.backlog.take(MAX_BATCH);
-            self.commit(batch).await;
+            self.commit(batch, &stop).await;
             last_commit = tokio::time::Instant::now();
             last_beat = last_commit;
         }
@@ -216,8 +220,10 @@ impl Writer {
         }
     }
 
-    /// Commits `batch`, retrying transient failures until it succeeds.
-    async fn commit(&mut self, batch: Vec<Pending>) {
+    /// Commits `batch`, retrying transient failures until it succeeds — or, once the
+    /// pipeline is stopping and `stop_grace` has passed since, writes it to the dead-letter
+    /// file so a process asked to stop does not hang on an unwritable database.
+    async fn commit(&mut self, batch: Vec<Pending>, stop: &CancellationToken) {
         let ops: Vec<CdrOp> = batch.iter().map(|p| p.op.clone()).collect();
         let health = Arc::clone(&self.backlog.health);
         let mut delay = Duration::from_millis(50);
@@ -250,7 +256,23 @@ impl Writer {
                         last_log = Some(tokio::time::Instant::now());
                     }
                     self.write_status(false);
-                    tokio::time::sleep(delay).await;
+                    if stop.is_cancelled() {
+                        let since = *self
+                            .stopping_since
+                            .get_or_insert_with(tokio::time::Instant::now);
+                        if since.elapsed() >= self.stop_grace {
+                            self.dead_letter(
+                                &ops,
+                                "stopping while the CDR database cannot be written",
+                            );
+                            self.backlog.committed(batch.len());
+                            return;
+                        }
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = stop.cancelled(), if !stop.is_cancelled() => {}
+                    }
                     delay = (delay * 2).min(Duration::from_secs(1));
                 }
                 Err(error) => {
