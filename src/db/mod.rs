@@ -107,7 +107,7 @@ impl Db {
                 path: path.to_path_buf(),
                 source,
             })?;
-        let migrator = Migrator::new(EmbeddedMigrations).await?;
+        let migrator = Migrator::new(EmbeddedMigrations(MIGRATIONS)).await?;
         migrator.run(&pool).await?;
         tracing::debug!(path = %path.display(), "database opened");
         Ok(Db { pool })
@@ -125,16 +125,19 @@ impl Db {
     }
 }
 
-/// The migrations compiled into the binary, handed to `sqlx`'s [`Migrator`].
+/// Migrations compiled into the binary — `(version, description, SQL)` — as a `sqlx`
+/// [`MigrationSource`] for its [`Migrator`] (no `sqlx::migrate!` macro). Shared by every
+/// SQLite file of the server (`switchboard.db`, the CDR store's `cdr.db`).
 #[derive(Debug, Clone, Copy)]
-struct EmbeddedMigrations;
+pub struct EmbeddedMigrations(pub &'static [(i64, &'static str, &'static str)]);
 
 impl MigrationSource<'static> for EmbeddedMigrations {
     fn resolve(
         self,
     ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, sqlx::error::BoxDynError>> + Send>>
     {
-        let migrations = MIGRATIONS
+        let migrations = self
+            .0
             .iter()
             .map(|&(version, description, sql)| {
                 Migration::new(

@@ -14,11 +14,9 @@
 //!
 //! Depends on: `config::cdr` (`FieldSpec`), sqlx.
 
-use std::borrow::Cow;
-use std::future::Future;
-use std::pin::Pin;
+use sqlx::migrate::Migrator;
 
-use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use crate::db::EmbeddedMigrations;
 use sqlx::{Row, SqliteConnection};
 
 use super::StoreError;
@@ -286,34 +284,9 @@ pub(crate) const OUTBOX_COLUMNS: &[&str] = &["record_id", "payload", "next_attem
 /// The name of the JSON column holding the whole record (`details = true`).
 pub(crate) const DETAILS_COLUMN: &str = "details";
 
-/// The migrations compiled into the binary, handed to sqlx's [`Migrator`].
-#[derive(Debug, Clone, Copy)]
-struct EmbeddedMigrations;
-
-impl MigrationSource<'static> for EmbeddedMigrations {
-    fn resolve(
-        self,
-    ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, sqlx::error::BoxDynError>> + Send>>
-    {
-        let migrations = MIGRATIONS
-            .iter()
-            .map(|&(version, description, sql)| {
-                Migration::new(
-                    version,
-                    Cow::Borrowed(description),
-                    MigrationType::Simple,
-                    Cow::Borrowed(sql),
-                    false,
-                )
-            })
-            .collect();
-        Box::pin(async move { Ok(migrations) })
-    }
-}
-
 /// Applies the migrations not yet applied.
 pub(crate) async fn migrate(conn: &mut SqliteConnection) -> Result<(), StoreError> {
-    let migrator = Migrator::new(EmbeddedMigrations).await?;
+    let migrator = Migrator::new(EmbeddedMigrations(MIGRATIONS)).await?;
     migrator.run(conn).await?;
     Ok(())
 }
