@@ -25,8 +25,13 @@
 //! receivers de-duplicate on the record id. Store errors are logged and the round is retried
 //! after `backoff`.
 //!
+//! The URL is parsed by the configuration layer ([`WebhookSettings::endpoint`], i.e.
+//! `config::cdr::parse_http_url`, which validated it at load): host, port (80 by default),
+//! and the request target (path and query, a `#fragment` dropped). The TCP connection goes to
+//! `host:port`; the `Host` header omits port 80 and brackets an IPv6 address.
+//!
 //! Depends on `cdr::store` (outbox), `cdr::model` (`Millis`), `config::cdr`
-//! (`WebhookSettings`), tokio, serde_json.
+//! (`WebhookSettings`, `HttpUrl`), tokio, serde_json.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -39,7 +44,7 @@ use tracing::{debug, info, warn};
 
 use super::model::{millis, Millis};
 use super::store::{CdrStore, OutboxItem};
-use crate::config::cdr::WebhookSettings;
+use crate::config::cdr::{HttpUrl, WebhookSettings};
 
 /// Rows fetched per round.
 pub const BATCH: u32 = 64;
@@ -47,35 +52,6 @@ pub const BATCH: u32 = 64;
 const MAX_STATUS_LINE: u64 = 8 * 1024;
 /// The idle poll never runs more often than this.
 const MIN_IDLE_POLL: Duration = Duration::from_secs(1);
-
-/// Why a webhook URL is unusable.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum UrlError {
-    /// Not `http://` (https and anything else are not supported).
-    #[error("only http:// URLs are supported: {url:?}")]
-    NotHttp {
-        /// The URL.
-        url: String,
-    },
-    /// No host after `http://`.
-    #[error("no host in {url:?}")]
-    NoHost {
-        /// The URL.
-        url: String,
-    },
-    /// The port is not a number in 1..=65535.
-    #[error("bad port {port:?} in the webhook URL")]
-    BadPort {
-        /// The port text.
-        port: String,
-    },
-    /// `user:password@` or other characters a request line or Host header cannot carry.
-    #[error("unsupported characters or credentials in {url:?}")]
-    Unsupported {
-        /// The URL.
-        url: String,
-    },
-}
 
 /// Why one delivery failed (the row is retried).
 #[derive(Debug, thiserror::Error)]
@@ -113,92 +89,6 @@ impl DeliveryError {
     }
 }
 
-/// A parsed `http://host[:port][/path][?query]` URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebhookUrl {
-    /// Host name or IP address (IPv6 without brackets).
-    pub host: String,
-    /// TCP port (80 when absent).
-    pub port: u16,
-    /// Request target: path and query, at least `/`.
-    pub path: String,
-}
-
-impl WebhookUrl {
-    /// Parses `url`; the scheme is case-insensitive, a `#fragment` is dropped (RFC 3986 §3.5:
-    /// never sent).
-    pub fn parse(url: &str) -> Result<WebhookUrl, UrlError> {
-        let unsupported = || UrlError::Unsupported {
-            url: url.to_owned(),
-        };
-        if url.chars().any(|c| c.is_ascii_control() || c == ' ') {
-            return Err(unsupported());
-        }
-        let rest = match url.get(..7) {
-            Some(scheme) if scheme.eq_ignore_ascii_case("http://") => &url[7..],
-            _ => {
-                return Err(UrlError::NotHttp {
-                    url: url.to_owned(),
-                })
-            }
-        };
-        let rest = rest.split('#').next().unwrap_or(rest);
-        let split = rest.find(['/', '?']).unwrap_or(rest.len());
-        let (authority, target) = rest.split_at(split);
-        if authority.contains('@') {
-            return Err(unsupported());
-        }
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (host, after) = v6.split_once(']').ok_or_else(unsupported)?;
-            match after {
-                "" => (host, None),
-                p => (host, Some(p.strip_prefix(':').ok_or_else(unsupported)?)),
-            }
-        } else {
-            match authority.split_once(':') {
-                Some((host, port)) => (host, Some(port)),
-                None => (authority, None),
-            }
-        };
-        if host.is_empty() {
-            return Err(UrlError::NoHost {
-                url: url.to_owned(),
-            });
-        }
-        let port = match port {
-            None | Some("") => 80,
-            Some(p) => match p.parse::<u16>() {
-                Ok(n) if n != 0 => n,
-                _ => return Err(UrlError::BadPort { port: p.to_owned() }),
-            },
-        };
-        let path = match target {
-            "" => "/".to_owned(),
-            t if t.starts_with('?') => format!("/{t}"),
-            t => t.to_owned(),
-        };
-        Ok(WebhookUrl {
-            host: host.to_owned(),
-            port,
-            path,
-        })
-    }
-
-    /// The `Host` header value (RFC 9110 §7.2): host, brackets for IPv6, `:port` unless 80.
-    pub fn authority(&self) -> String {
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
-        if self.port == 80 {
-            host
-        } else {
-            format!("{host}:{}", self.port)
-        }
-    }
-}
-
 /// The delay before the next attempt of a row that has failed `attempts` times before this
 /// failure: `backoff · 2^attempts`, at most `max_backoff`.
 pub fn backoff_delay(settings: &WebhookSettings, attempts: u32) -> Duration {
@@ -228,7 +118,7 @@ pub fn body_for(item: &OutboxItem) -> Vec<u8> {
 
 /// POSTs `body` to `url` with the record id header; returns the response status.
 pub async fn post(
-    url: &WebhookUrl,
+    url: &HttpUrl,
     record_id: &str,
     body: &[u8],
     timeout: Duration,
@@ -238,21 +128,21 @@ pub async fn post(
         .map_err(|_| DeliveryError::Timeout(timeout))?
 }
 
-async fn exchange(url: &WebhookUrl, record_id: &str, body: &[u8]) -> Result<u16, DeliveryError> {
-    let authority = url.authority();
+async fn exchange(url: &HttpUrl, record_id: &str, body: &[u8]) -> Result<u16, DeliveryError> {
     let mut stream = TcpStream::connect((url.host.as_str(), url.port))
         .await
         .map_err(|source| DeliveryError::Connect {
-            authority: authority.clone(),
+            authority: url.authority(),
             source,
         })?;
     // A header value cannot carry line breaks (RFC 9110 §5.5); the ids never have them.
     let record_id: String = record_id.chars().filter(|c| !c.is_control()).collect();
     let head = format!(
-        "POST {} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: switchboard\r\n\
+        "POST {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: switchboard\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\n\
          X-Switchboard-Record-Id: {record_id}\r\nConnection: close\r\n\r\n",
         url.path,
+        url.host_header(),
         body.len()
     );
     stream.write_all(head.as_bytes()).await?;
@@ -282,18 +172,20 @@ pub fn parse_status_line(line: &[u8]) -> Result<u16, DeliveryError> {
     }
 }
 
-/// The delivery loop; see the module docs. Returns on `shutdown` (or at once when the URL is
-/// unusable, which configuration validation prevents).
+/// The delivery loop; see the module docs. Returns on `shutdown` (or at once when
+/// [`WebhookSettings::endpoint`] refuses the URL, which configuration validation prevents).
 pub async fn run(
     store: CdrStore,
     settings: WebhookSettings,
     wake: Arc<Notify>,
     shutdown: CancellationToken,
 ) {
-    let url = match WebhookUrl::parse(&settings.url) {
+    // Configuration validation refuses a bad `url` at load (same parser), so this only
+    // fails for settings built by hand; it is not reachable from a loaded configuration.
+    let url = match settings.endpoint() {
         Ok(url) => url,
-        Err(error) => {
-            warn!(%error, "CDR webhook disabled");
+        Err(reason) => {
+            warn!(url = %settings.url, %reason, "CDR webhook disabled: unusable URL");
             return;
         }
     };

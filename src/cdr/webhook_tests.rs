@@ -1,9 +1,11 @@
-//! Webhook tests: URL parsing, backoff, status lines, the HTTP client against a local
-//! `TcpListener`, and the delivery loop on a real store.
+//! Webhook tests: backoff, status lines, the HTTP client against a local `TcpListener`, and
+//! the delivery loop on a real store. (URL parsing is `config::cdr::parse_http_url`, tested
+//! with the configuration.)
 
 use super::*;
 use crate::cdr::model::CdrOp;
 use crate::cdr::store::testutil::{final_leg, open, settings, T};
+use crate::config::cdr::parse_http_url;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -15,73 +17,6 @@ fn webhook(url: &str) -> WebhookSettings {
         backoff: Duration::from_millis(50),
         max_backoff: Duration::from_secs(10),
     }
-}
-
-#[test]
-fn urls_parse_to_host_port_and_target() {
-    let ok = |url: &str, host: &str, port: u16, path: &str| {
-        let parsed = WebhookUrl::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
-        assert_eq!(
-            (parsed.host.as_str(), parsed.port, parsed.path.as_str()),
-            (host, port, path),
-            "{url}"
-        );
-    };
-    ok("http://example.com/cdr", "example.com", 80, "/cdr");
-    ok("HTTP://example.com", "example.com", 80, "/");
-    ok(
-        "http://10.0.0.5:8080/hooks/cdr?x=1",
-        "10.0.0.5",
-        8080,
-        "/hooks/cdr?x=1",
-    );
-    ok("http://h:81?x=1#frag", "h", 81, "/?x=1");
-    ok("http://[::1]:9000/a", "::1", 9000, "/a");
-    ok("http://[fe80::1]/", "fe80::1", 80, "/");
-    ok("http://h:/p", "h", 80, "/p");
-}
-
-#[test]
-fn bad_urls_are_typed_errors() {
-    let err = |url: &str| WebhookUrl::parse(url).err();
-    assert!(matches!(err("https://h/x"), Some(UrlError::NotHttp { .. })));
-    assert!(matches!(err("ftp://h/x"), Some(UrlError::NotHttp { .. })));
-    assert!(matches!(err("h/x"), Some(UrlError::NotHttp { .. })));
-    assert!(matches!(err("http://"), Some(UrlError::NoHost { .. })));
-    assert!(matches!(err("http://:80/x"), Some(UrlError::NoHost { .. })));
-    assert!(matches!(err("http://h:0/"), Some(UrlError::BadPort { .. })));
-    assert!(matches!(
-        err("http://h:65536/"),
-        Some(UrlError::BadPort { .. })
-    ));
-    assert!(matches!(err("http://h:x/"), Some(UrlError::BadPort { .. })));
-    assert!(matches!(
-        err("http://u:p@h/"),
-        Some(UrlError::Unsupported { .. })
-    ));
-    assert!(matches!(
-        err("http://h/a b"),
-        Some(UrlError::Unsupported { .. })
-    ));
-    assert!(matches!(
-        err("http://h/\r\nX: y"),
-        Some(UrlError::Unsupported { .. })
-    ));
-    assert!(matches!(
-        err("http://[::1/"),
-        Some(UrlError::Unsupported { .. })
-    ));
-}
-
-#[test]
-fn host_header_brackets_ipv6_and_omits_port_80() {
-    let authority = |url: &str| WebhookUrl::parse(url).map(|u| u.authority()).ok();
-    assert_eq!(authority("http://h/x").as_deref(), Some("h"));
-    assert_eq!(authority("http://h:8080/x").as_deref(), Some("h:8080"));
-    assert_eq!(
-        authority("http://[::1]:8080/").as_deref(),
-        Some("[::1]:8080")
-    );
 }
 
 #[test]
@@ -203,7 +138,7 @@ async fn receiver(statuses: Vec<u16>) -> (String, mpsc::UnboundedReceiver<Seen>)
 #[tokio::test]
 async fn post_sends_the_headers_and_reads_the_status() {
     let (url, mut seen) = receiver(vec![500, 200]).await;
-    let url = WebhookUrl::parse(&url).unwrap_or_else(|e| panic!("{e}"));
+    let url = parse_http_url(&url).unwrap_or_else(|e| panic!("{e}"));
     let body = br#"{"record_id":"leg:a"}"#;
     let first = post(&url, "leg:a", body, Duration::from_secs(5)).await;
     assert_eq!(first.ok(), Some(500));
@@ -215,7 +150,7 @@ async fn post_sends_the_headers_and_reads_the_status() {
         "{}",
         req.head
     );
-    assert_eq!(req.header("Host"), Some(url.authority().as_str()));
+    assert_eq!(req.header("Host"), Some(url.host_header().as_str()));
     assert_eq!(req.header("Content-Type"), Some("application/json"));
     assert_eq!(
         req.header("Content-Length"),
@@ -231,7 +166,7 @@ async fn silence_is_a_timeout_and_refusal_a_connect_error() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
-    let url = WebhookUrl::parse(&format!("http://{addr}/")).unwrap_or_else(|e| panic!("{e}"));
+    let url = parse_http_url(&format!("http://{addr}/")).unwrap_or_else(|e| panic!("{e}"));
     let silent = post(&url, "r", b"{}", Duration::from_millis(200)).await;
     assert!(
         matches!(silent, Err(DeliveryError::Timeout(_))),

@@ -1,5 +1,6 @@
 //! The two small syntaxes inside `[cdr]`: custom field specifications (mod_cti `fields`,
-//! seed 001) and the webhook's `http://host[:port]/path` URL.
+//! seed 001) and the webhook's `http://host[:port]/path` URL ([`parse_http_url`], also the
+//! URL parser of the webhook client in `cdr::webhook`).
 //!
 //! Field specification grammar (`number:` selects [`FieldKind::Number`]):
 //!
@@ -204,7 +205,8 @@ pub struct HttpUrl {
     pub host: String,
     /// Port (80 when not written).
     pub port: u16,
-    /// Path and query, starting with `/` (`/` when not written).
+    /// Path and query (the request target, without the fragment), starting with `/` (`/`
+    /// when not written).
     pub path: String,
 }
 
@@ -228,7 +230,11 @@ impl HttpUrl {
     }
 }
 
-/// Parses `http://host[:port][/path]` (RFC 9110 §4.2.1); see [`UrlProblem`] for refusals.
+/// Parses `http://host[:port][/path][?query][#fragment]` (RFC 9110 §4.2.1); see
+/// [`UrlProblem`] for refusals. The scheme is case-insensitive, a query without a path gets
+/// the path `/`, and a `#fragment` is dropped (RFC 3986 §3.5: it is never sent in a request).
+/// This is the only parser of the webhook URL: configuration validation and the webhook
+/// client (through [`super::WebhookSettings::endpoint`]) both use it.
 pub fn parse_http_url(url: &str) -> Result<HttpUrl, UrlProblem> {
     if url.chars().any(|c| !c.is_ascii_graphic()) {
         return Err(UrlProblem::BadCharacter);
@@ -241,6 +247,7 @@ pub fn parse_http_url(url: &str) -> Result<HttpUrl, UrlProblem> {
         return Err(UrlProblem::NotHttp);
     }
     let rest = &url["http://".len()..];
+    let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
     let (authority, path) = match rest.find(['/', '?']) {
         Some(i) if rest[i..].starts_with('?') => (&rest[..i], format!("/{}", &rest[i..])),
         Some(i) => (&rest[..i], rest[i..].to_owned()),

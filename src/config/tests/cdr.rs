@@ -380,3 +380,68 @@ fn webhook_urls() {
         assert_eq!(parse_http_url(url), Err(problem), "{url}");
     }
 }
+
+/// The cases of the webhook client's former URL parser, now served by `parse_http_url`.
+#[test]
+fn webhook_url_edge_cases() {
+    let ok = [
+        ("http://example.com/cdr", ("example.com", 80, "/cdr")),
+        ("HTTP://example.com", ("example.com", 80, "/")),
+        (
+            "http://10.0.0.5:8080/hooks/cdr?x=1",
+            ("10.0.0.5", 8080, "/hooks/cdr?x=1"),
+        ),
+        // A fragment is never sent (RFC 3986 §3.5), a query alone gets the path `/`.
+        ("http://h:81?x=1#frag", ("h", 81, "/?x=1")),
+        ("http://h/p#frag", ("h", 80, "/p")),
+        ("http://h#frag", ("h", 80, "/")),
+        ("http://h/p?q=1#a/b?c", ("h", 80, "/p?q=1")),
+        ("http://h?query", ("h", 80, "/?query")),
+        ("http://[::1]:9000/a", ("::1", 9000, "/a")),
+        ("http://[fe80::1]/", ("fe80::1", 80, "/")),
+        ("http://h:65535/", ("h", 65535, "/")),
+    ];
+    for (url, (host, port, path)) in ok {
+        let u = parse_http_url(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+        assert_eq!(
+            (u.host.as_str(), u.port, u.path.as_str()),
+            (host, port, path),
+            "{url}"
+        );
+    }
+    for (url, problem) in [
+        ("https://h/x", UrlProblem::Https),
+        ("ftp://h/x", UrlProblem::NotHttp),
+        ("h/x", UrlProblem::NotHttp),
+        ("http://", UrlProblem::BadHost),
+        ("http://#frag", UrlProblem::BadHost),
+        ("http://:80/x", UrlProblem::BadHost),
+        ("http://[::1/", UrlProblem::BadHost),
+        ("http://h:0/", UrlProblem::BadPort),
+        ("http://[::1]:0/", UrlProblem::BadPort),
+        ("http://h:65536/", UrlProblem::BadPort),
+        ("http://h:x/", UrlProblem::BadPort),
+        // An empty port is refused here (the former client parser read it as 80).
+        ("http://h:/p", UrlProblem::BadPort),
+        ("http://u:p@h/", UrlProblem::Credentials),
+        ("http://u@h:8080/", UrlProblem::Credentials),
+        ("http://h/a b", UrlProblem::BadCharacter),
+        ("http://h/\r\nX: y", UrlProblem::BadCharacter),
+        ("http://h/#a b", UrlProblem::BadCharacter),
+    ] {
+        assert_eq!(parse_http_url(url), Err(problem), "{url:?}");
+    }
+    let host_header = |url: &str| parse_http_url(url).map(|u| u.host_header()).ok();
+    assert_eq!(host_header("http://h/x").as_deref(), Some("h"));
+    assert_eq!(host_header("http://h:8080/x").as_deref(), Some("h:8080"));
+    assert_eq!(
+        host_header("http://[::1]:8080/").as_deref(),
+        Some("[::1]:8080")
+    );
+    let authority = |url: &str| parse_http_url(url).map(|u| u.authority()).ok();
+    assert_eq!(authority("http://h/x#f").as_deref(), Some("h:80"));
+    assert_eq!(
+        authority("http://[::1]:8080/").as_deref(),
+        Some("[::1]:8080")
+    );
+}
