@@ -2,11 +2,13 @@
 //!
 //! Layers, each using only those before it: [`config`], [`runtime`], [`db`] → [`sip`]
 //! (message → transport → transaction → dialog → auth → registrar → endpoint) → [`media`]
-//! → [`switch`] → [`cdr`] → [`server`].
+//! → [`switch`] → [`cdr`], [`dialplan`] → [`server`]. (The dialplan parser, matcher and
+//! expression evaluator exist; calls still use the built-in routing until it is wired in.)
 
 pub mod cdr;
 pub mod config;
 pub mod db;
+pub mod dialplan;
 pub mod media;
 pub mod runtime;
 pub mod server;

@@ -147,7 +147,20 @@ fn check(dir: &std::path::Path) -> ExitCode {
                 config.extensions.len(),
                 config.gateways.len()
             );
-            ExitCode::SUCCESS
+            match switchboard::dialplan::Dialplan::load_dir(&config.dialplan_dir) {
+                Ok(dialplan) => {
+                    println!(
+                        "dialplan OK ({} contexts, {} extensions)",
+                        dialplan.contexts().len(),
+                        dialplan.extension_count()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(errors) => {
+                    eprintln!("{errors}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         Err(errors) => {
             eprintln!("{errors}");
