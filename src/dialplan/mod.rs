@@ -21,6 +21,7 @@
 mod error;
 pub mod expr;
 mod fields;
+pub mod interp;
 mod line;
 mod link;
 pub mod matcher;

@@ -1,0 +1,125 @@
+//! Dialplan interpreter overhead per step: a loop of `Set` + `GotoIf` steps (1,000
+//! iterations = 2,000 steps, then `Answer`) run by one `Interpreter::run` call, reported
+//! per step (criterion throughput in elements); and a chain of 1,000 literal `Set(X=abc)`
+//! steps, which shows the interpreter's own overhead. The issue's budget is < 1 µs per
+//! Set/Goto/GotoIf step.
+//!
+//! Run: `cargo bench --bench dialplan_interp -- --warm-up-time 1 --measurement-time 3`
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use switchboard::dialplan::expr::{CallerIdField, ExprError, Scope};
+use switchboard::dialplan::interp::{self, Action};
+use switchboard::dialplan::Dialplan;
+
+/// Loop iterations per `run`.
+const ITERATIONS: u64 = 1_000;
+
+/// A channel-like scope: variables in a `HashMap`, values reused in place.
+struct BenchScope {
+    vars: HashMap<String, String>,
+}
+
+impl Scope for BenchScope {
+    fn var(&self, name: &str) -> Option<String> {
+        self.vars.get(name).cloned()
+    }
+    fn set_var(&mut self, name: &str, value: &str) {
+        match self.vars.get_mut(name) {
+            Some(v) => {
+                v.clear();
+                v.push_str(value);
+            }
+            None => {
+                self.vars.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+    fn global(&self, _name: &str) -> Option<String> {
+        None
+    }
+    fn set_global(&mut self, _name: &str, _value: &str) {}
+    fn caller_id(&self, _field: CallerIdField) -> String {
+        String::from("1000")
+    }
+    fn set_caller_id(&mut self, _field: CallerIdField, _value: &str) -> Result<(), ExprError> {
+        Ok(())
+    }
+    fn cdr(&self, _field: &str) -> Option<String> {
+        None
+    }
+    fn set_cdr(&mut self, _field: &str, _value: &str) -> Result<(), ExprError> {
+        Ok(())
+    }
+    fn dialstatus(&self) -> Option<String> {
+        None
+    }
+    fn hangupcause(&self) -> Option<u16> {
+        None
+    }
+    fn now(&self) -> SystemTime {
+        SystemTime::UNIX_EPOCH
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let text = format!(
+        "[bench]\n\
+         exten => s,1,Set(I=0)\n\
+         same => n(top),Set(I=$[${{I}} + 1])\n\
+         same => n,GotoIf($[${{I}} < {ITERATIONS}]?top)\n\
+         same => n,Answer()\n"
+    );
+    let dialplan = match Dialplan::parse_str(Path::new("bench.conf"), &text) {
+        Ok(d) => Arc::new(d),
+        Err(e) => panic!("bench dialplan does not parse: {e:?}"),
+    };
+    let mut scope = BenchScope {
+        vars: HashMap::new(),
+    };
+    let mut group = c.benchmark_group("dialplan_interp");
+    // Set(I=0) + ITERATIONS × (Set + GotoIf) + Answer.
+    group.throughput(Throughput::Elements(2 * ITERATIONS + 2));
+    group.bench_function("set_gotoif_loop", |b| {
+        b.iter(|| {
+            let mut i = match interp::start(Arc::clone(&dialplan), "bench", "s") {
+                Ok(i) => i,
+                Err(e) => panic!("{e}"),
+            };
+            let action = i.run(&mut scope);
+            assert!(matches!(action, Ok(Action::App(_))), "{action:?}");
+            black_box(action)
+        })
+    });
+    // Interpreter overhead with trivial expansion: a chain of literal `Set` steps.
+    let mut chain = String::from("[bench]\nexten => s,1,NoOp()\n");
+    for _ in 0..ITERATIONS {
+        chain.push_str("same => n,Set(X=abc)\n");
+    }
+    chain.push_str("same => n,Answer()\n");
+    let chain = match Dialplan::parse_str(Path::new("chain.conf"), &chain) {
+        Ok(d) => Arc::new(d),
+        Err(e) => panic!("chain dialplan does not parse: {e:?}"),
+    };
+    group.throughput(Throughput::Elements(ITERATIONS + 2));
+    group.bench_function("literal_set_chain", |b| {
+        b.iter(|| {
+            let mut i = match interp::start(Arc::clone(&chain), "bench", "s") {
+                Ok(i) => i,
+                Err(e) => panic!("{e}"),
+            };
+            let action = i.run(&mut scope);
+            assert!(matches!(action, Ok(Action::App(_))), "{action:?}");
+            black_box(action)
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
