@@ -5,59 +5,14 @@
 //!
 //! Run: `cargo bench --bench dialplan_expr -- --warm-up-time 1 --measurement-time 3`
 
-use std::collections::HashMap;
 use std::hint::black_box;
-use std::time::SystemTime;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use switchboard::dialplan::expr::{assign, expand, parse_set, CallerIdField, ExprError, Scope};
+use switchboard::dialplan::expr::{assign, expand, parse_set};
 
-/// A channel-like scope: variables in a `HashMap`, as a channel keeps them.
-struct BenchScope {
-    vars: HashMap<String, String>,
-}
-
-impl Scope for BenchScope {
-    fn var(&self, name: &str) -> Option<String> {
-        self.vars.get(name).cloned()
-    }
-    fn set_var(&mut self, name: &str, value: &str) {
-        match self.vars.get_mut(name) {
-            Some(v) => {
-                v.clear();
-                v.push_str(value);
-            }
-            None => {
-                self.vars.insert(name.to_owned(), value.to_owned());
-            }
-        }
-    }
-    fn global(&self, _name: &str) -> Option<String> {
-        None
-    }
-    fn set_global(&mut self, _name: &str, _value: &str) {}
-    fn caller_id(&self, _field: CallerIdField) -> String {
-        String::from("1000")
-    }
-    fn set_caller_id(&mut self, _field: CallerIdField, _value: &str) -> Result<(), ExprError> {
-        Ok(())
-    }
-    fn cdr(&self, _field: &str) -> Option<String> {
-        None
-    }
-    fn set_cdr(&mut self, _field: &str, _value: &str) -> Result<(), ExprError> {
-        Ok(())
-    }
-    fn dialstatus(&self) -> Option<String> {
-        None
-    }
-    fn hangupcause(&self) -> Option<u16> {
-        None
-    }
-    fn now(&self) -> SystemTime {
-        SystemTime::UNIX_EPOCH
-    }
-}
+#[path = "common/bench_scope.rs"]
+mod bench_scope;
+use bench_scope::BenchScope;
 
 fn bench(c: &mut Criterion) {
     let mut scope = BenchScope {

@@ -10,62 +10,17 @@ use std::collections::HashMap;
 use std::hint::black_box;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use switchboard::dialplan::expr::{CallerIdField, ExprError, Scope};
 use switchboard::dialplan::interp::{self, Action};
 use switchboard::dialplan::Dialplan;
 
 /// Loop iterations per `run`.
 const ITERATIONS: u64 = 1_000;
 
-/// A channel-like scope: variables in a `HashMap`, values reused in place.
-struct BenchScope {
-    vars: HashMap<String, String>,
-}
-
-impl Scope for BenchScope {
-    fn var(&self, name: &str) -> Option<String> {
-        self.vars.get(name).cloned()
-    }
-    fn set_var(&mut self, name: &str, value: &str) {
-        match self.vars.get_mut(name) {
-            Some(v) => {
-                v.clear();
-                v.push_str(value);
-            }
-            None => {
-                self.vars.insert(name.to_owned(), value.to_owned());
-            }
-        }
-    }
-    fn global(&self, _name: &str) -> Option<String> {
-        None
-    }
-    fn set_global(&mut self, _name: &str, _value: &str) {}
-    fn caller_id(&self, _field: CallerIdField) -> String {
-        String::from("1000")
-    }
-    fn set_caller_id(&mut self, _field: CallerIdField, _value: &str) -> Result<(), ExprError> {
-        Ok(())
-    }
-    fn cdr(&self, _field: &str) -> Option<String> {
-        None
-    }
-    fn set_cdr(&mut self, _field: &str, _value: &str) -> Result<(), ExprError> {
-        Ok(())
-    }
-    fn dialstatus(&self) -> Option<String> {
-        None
-    }
-    fn hangupcause(&self) -> Option<u16> {
-        None
-    }
-    fn now(&self) -> SystemTime {
-        SystemTime::UNIX_EPOCH
-    }
-}
+#[path = "common/bench_scope.rs"]
+mod bench_scope;
+use bench_scope::BenchScope;
 
 fn bench(c: &mut Criterion) {
     let text = format!(
