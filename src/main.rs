@@ -1,5 +1,6 @@
 //! The `switchboard` command line: `run` starts the PBX, `check` validates a configuration,
-//! `cdr export` writes call detail records as CSV or JSON.
+//! `reload` swaps the dialplan of a running PBX, `cdr export` writes call detail records as
+//! CSV or JSON.
 //!
 //! This is the binary's edge: it parses arguments, sets up logging, and hands over to
 //! [`switchboard::server::run`]. `anyhow` is used here and nowhere in the library.
@@ -30,7 +31,19 @@ enum Command {
         /// Configuration directory (holds `sip-profiles/` and `dialplan/`).
         #[arg(long, default_value = ".")]
         config: PathBuf,
-        /// Data directory (SQLite database, generated TLS certificate).
+        /// Data directory (SQLite database, generated TLS certificate, control socket).
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Sounds directory (prompts for Playback & co.); overrides `[media] sounds_dir`.
+        #[arg(long)]
+        sounds: Option<PathBuf>,
+    },
+    /// Reload the dialplan of a running PBX (through `<data>/control.sock`).
+    ///
+    /// Exit status 0: reloaded; 1: the new dialplan was rejected and the running one kept;
+    /// 2: no PBX answers there.
+    Reload {
+        /// Data directory of the running PBX (holds `control.sock`).
         #[arg(long, default_value = "data")]
         data: PathBuf,
     },
@@ -85,6 +98,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { config } => check(&config),
+        Command::Reload { data } => reload(&data),
         Command::Cdr {
             command: CdrCommand::Status { data },
         } => match cdr_status(&data) {
@@ -120,9 +134,13 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Run { config, data } => {
+        Command::Run {
+            config,
+            data,
+            sounds,
+        } => {
             init_tracing();
-            match run(config, data) {
+            match run(config, data, sounds) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
                     tracing::error!("{error:#}");
@@ -165,6 +183,31 @@ fn check(dir: &std::path::Path) -> ExitCode {
         Err(errors) => {
             eprintln!("{errors}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `switchboard reload`: asks the running PBX to reload its dialplan and prints the outcome.
+fn reload(data: &std::path::Path) -> ExitCode {
+    use switchboard::server::control::{request_reload, ReloadReply};
+    match request_reload(data) {
+        Ok(ReloadReply::Reloaded(s)) => {
+            println!(
+                "dialplan reloaded: generation {} ({} contexts, {} extensions)",
+                s.generation, s.contexts, s.extensions
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(ReloadReply::Rejected(errors)) => {
+            for error in &errors {
+                eprintln!("{error}");
+            }
+            eprintln!("dialplan rejected: the running dialplan is kept");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("switchboard: {error}");
+            ExitCode::from(2)
         }
     }
 }
@@ -262,8 +305,11 @@ fn init_tracing() {
         .init();
 }
 
-fn run(config_dir: PathBuf, data_dir: PathBuf) -> anyhow::Result<()> {
-    let config = Config::load(&config_dir).map_err(|errors| anyhow::anyhow!("{errors}"))?;
+fn run(config_dir: PathBuf, data_dir: PathBuf, sounds: Option<PathBuf>) -> anyhow::Result<()> {
+    let mut config = Config::load(&config_dir).map_err(|errors| anyhow::anyhow!("{errors}"))?;
+    if let Some(sounds) = sounds {
+        config.media.sounds_dir = sounds;
+    }
     for warning in &config.warnings {
         tracing::warn!(%warning, "configuration");
     }
@@ -275,7 +321,14 @@ fn run(config_dir: PathBuf, data_dir: PathBuf) -> anyhow::Result<()> {
         .context("cannot start the tokio runtime")?;
     runtime.block_on(async move {
         let lifecycle = Lifecycle::new();
-        let server = switchboard::server::start(config, &data_dir, &lifecycle).await?;
+        let server = match switchboard::server::start(config, &data_dir, &lifecycle).await {
+            Ok(server) => server,
+            Err(error) => {
+                // Stop what did start (the control socket removes its file).
+                lifecycle.stop_and_wait().await;
+                return Err(error.into());
+            }
+        };
         wait_for_signal(&lifecycle.shutdown).await;
         tracing::info!("stopping");
         // Calls first, while the SIP endpoint still runs, so every party gets its BYE.

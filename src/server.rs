@@ -1,12 +1,14 @@
 //! Server assembly: turns a loaded [`Config`] and a data directory into running tasks —
-//! the database (with the extension directory seeded from config), the registrar and its
-//! expiry sweeper, the TLS material, the transports, the SIP endpoint, the call core and
-//! the CDR pipeline (subscribed to the call core's events before the first call).
+//! the dialplan (loaded first: a broken one fails the start) with its control socket and
+//! SIGHUP reload ([`control`]), the database (with the extension directory seeded from
+//! config), the registrar and its expiry sweeper, the TLS material, the transports, the SIP
+//! endpoint, the call core and the CDR pipeline (subscribed to the call core's events
+//! before the first call).
 //!
 //! This is the top of the layering: it may use every module.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +18,8 @@ use tokio_util::sync::CancellationToken;
 use crate::cdr::pipeline::{CdrHandle, CdrPipeline, PipelineError};
 use crate::config::{Config, ListenTransport};
 use crate::db::{Db, DbError};
+use crate::dialplan::{Dialplan, DialplanErrors, LiveDialplan};
+use crate::media::sound::SoundLibrary;
 use crate::media::{MediaError, PortPool};
 use crate::runtime::{Admission, Lifecycle};
 use crate::sip::endpoint::{Endpoint, EndpointSettings, IncomingRequest, SipHandle, INBOUND_QUEUE};
@@ -25,7 +29,14 @@ use crate::sip::registrar::{Registrar, RegistrarError, RegistrarSettings};
 use crate::sip::transaction::TimerConfig;
 use crate::sip::transport::{cert, ListenerSpec, TransportError, TransportLayer, TransportOptions};
 use crate::switch::bus::EventBus;
-use crate::switch::call::{spawn_dispatcher, CallContext, CallCounts, CallRegistry};
+use crate::switch::call::{spawn_dispatcher, CallContext, CallCounts, CallRegistry, Globals};
+
+pub mod control;
+
+use control::{ControlError, Reloader};
+
+/// Directory inside the data directory where `Record` writes its files.
+pub const RECORDINGS_DIR: &str = "recordings";
 
 /// Name of the SQLite database file inside the data directory.
 pub const DATABASE_FILE: &str = "switchboard.db";
@@ -48,6 +59,12 @@ pub enum ServerError {
     /// The CDR database could not be opened or recovered, or the CSV directory prepared.
     #[error("{0}")]
     Cdr(#[from] PipelineError),
+    /// The dialplan does not parse (every problem, `file:line:col: reason`).
+    #[error("the dialplan does not load:\n{0}")]
+    Dialplan(DialplanErrors),
+    /// The control socket could not be set up (or another PBX uses the data directory).
+    #[error("control socket: {0}")]
+    Control(ControlError),
 }
 
 /// A running server: what `main` keeps to shut it down cleanly.
@@ -58,6 +75,10 @@ pub struct Server {
     pub listeners: Vec<ListenerSpec>,
     /// The call core: event bus, live call counts, RTP port pool.
     pub calls: CallCore,
+    /// The dialplan in force (swapped by `switchboard reload` and SIGHUP).
+    pub dialplan: LiveDialplan,
+    /// `<data>/control.sock` (removed when the lifecycle stops).
+    pub control_socket: PathBuf,
     /// The CDR pipeline (`None` with `[cdr] enabled = false`).
     cdr: Option<CdrPipeline>,
 }
@@ -124,6 +145,7 @@ pub async fn start(
     data_dir: &Path,
     lifecycle: &Lifecycle,
 ) -> Result<Server, ServerError> {
+    let (dialplan, control_socket) = start_dialplan(&config, data_dir, lifecycle)?;
     let db = Db::open(&data_dir.join(DATABASE_FILE)).await?;
     let seeded = seed_users(&db, &config).await?;
     tracing::info!(extensions = seeded, realm = %config.sip.realm, "extension directory seeded");
@@ -224,18 +246,56 @@ pub async fn start(
         None
     };
     let calls = start_call_core(
-        config, sip, registrar, incoming, &bound, bus, admission, lifecycle,
+        config,
+        sip,
+        registrar,
+        incoming,
+        &bound,
+        bus,
+        admission,
+        dialplan.clone(),
+        data_dir,
+        lifecycle,
     )?;
     Ok(Server {
         db,
         listeners: bound,
         calls,
+        dialplan,
+        control_socket,
         cdr,
     })
 }
 
-/// Starts the call dispatcher on the endpoint's queue of new INVITEs, with the event bus
-/// and the relay's port pool (`media.rtp_address`, else the first SIP listener's address).
+/// Loads the dialplan (a parse error fails the start, with every `file:line:col`), then
+/// opens the control socket and the SIGHUP handler that reload it. Returns the live
+/// dialplan and the socket path.
+fn start_dialplan(
+    config: &Config,
+    data_dir: &Path,
+    lifecycle: &Lifecycle,
+) -> Result<(LiveDialplan, PathBuf), ServerError> {
+    let dialplan = Dialplan::load_dir(&config.dialplan_dir).map_err(ServerError::Dialplan)?;
+    let live = LiveDialplan::new(Arc::new(dialplan));
+    let loaded = live.summary();
+    tracing::info!(
+        generation = loaded.generation,
+        contexts = loaded.contexts,
+        extensions = loaded.extensions,
+        dir = %config.dialplan_dir.display(),
+        "dialplan loaded"
+    );
+    let reloader = Reloader::new(live.clone(), config.dialplan_dir.clone());
+    let socket = control::spawn_socket(data_dir, reloader.clone(), lifecycle)
+        .map_err(ServerError::Control)?;
+    control::spawn_sighup(reloader, lifecycle);
+    Ok((live, socket))
+}
+
+/// Starts the call dispatcher on the endpoint's queue of new INVITEs, with the event bus,
+/// the relay's port pool (`media.rtp_address`, else the first SIP listener's address), the
+/// live dialplan, the sounds library (a missing directory is only a warning) and the
+/// recordings directory `<data>/recordings`.
 #[allow(clippy::too_many_arguments)]
 fn start_call_core(
     config: Config,
@@ -245,6 +305,8 @@ fn start_call_core(
     bound: &[ListenerSpec],
     bus: EventBus,
     admission: Admission,
+    dialplan: LiveDialplan,
+    data_dir: &Path,
     lifecycle: &Lifecycle,
 ) -> Result<CallCore, ServerError> {
     let rtp_ip = config
@@ -255,6 +317,16 @@ fn start_call_core(
     let ports = PortPool::new(rtp_ip, config.media.rtp_port_min, config.media.rtp_port_max)?;
     tracing::info!(%rtp_ip, first = config.media.rtp_port_min, last = config.media.rtp_port_max, "RTP relay ports");
     warn_if_few_file_descriptors(config.media.rtp_port_min, config.media.rtp_port_max);
+    let sounds_dir = config.media.sounds_dir.clone();
+    if sounds_dir.is_dir() {
+        tracing::info!(dir = %sounds_dir.display(), "sounds");
+    } else {
+        tracing::warn!(
+            dir = %sounds_dir.display(),
+            "sounds directory not found: Playback and the other prompts will fail \
+             (set [media] sounds_dir or run --sounds)"
+        );
+    }
     let core = CallCore {
         bus,
         registry: CallRegistry::new(),
@@ -273,6 +345,10 @@ fn start_call_core(
             tracker: lifecycle.tracker.clone(),
         },
         admission,
+        dialplan,
+        sounds: Arc::new(SoundLibrary::new(sounds_dir)),
+        globals: Globals::default(),
+        recordings: data_dir.join(RECORDINGS_DIR),
     });
     spawn_dispatcher(ctx, incoming);
     Ok(core)

@@ -171,7 +171,7 @@ fn answered_call_callee_hangs_up() {
             ("channel", field(a, "channel_name")),
             ("dstchannel", field(b, "channel_name")),
             ("lastapp", Some("Dial")),
-            ("lastdata", Some("SIP/1000,5")),
+            ("lastdata", Some("SIP/1000")),
             ("disposition", Some("ANSWERED")),
             ("amaflags", Some("DOCUMENTATION")),
             ("uniqueid", Some(a_uuid)),
@@ -488,7 +488,7 @@ fn outbound_call_over_the_gateway() {
         &r.bridge[0],
         &[
             ("dst", Some("9555123")),
-            ("lastdata", Some("SIP/carrier/555123,5")),
+            ("lastdata", Some("SIP/carrier/555123")),
             ("disposition", Some("ANSWERED")),
         ],
     );

@@ -14,9 +14,9 @@ rank() {
     sip::auth) echo 5 ;;
     sip::registrar) echo 6 ;;
     sip::endpoint) echo 7 ;;
-    media) echo 8 ;;
+    media|dialplan) echo 8 ;;
     switch) echo 9 ;;
-    dialplan|acd|dialer|cdr|cel) echo 10 ;;
+    acd|dialer|cdr|cel) echo 10 ;;
     web) echo 11 ;;
     server) echo 12 ;;
     *) echo "" ;;

@@ -4,8 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need_pkg() { # need_pkg <command> <debian package>
-  command -v "$1" >/dev/null 2>&1 && return 0
+have() { # have <command or absolute file path>
+  case "$1" in /*) [ -e "$1" ] ;; *) command -v "$1" >/dev/null 2>&1 ;; esac
+}
+
+need_pkg() { # need_pkg <command or file> <debian package>
+  have "$1" && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing $2 (for $1)"
     DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
@@ -15,10 +19,12 @@ need_pkg() { # need_pkg <command> <debian package>
     sudo DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
     sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
   fi
-  command -v "$1" >/dev/null 2>&1 || { echo "missing: $1 — install the Debian package '$2'" >&2; exit 1; }
+  have "$1" || { echo "missing: $1 — install the Debian package '$2'" >&2; exit 1; }
 }
 
 need_pkg sipp sip-tester
+# GotoIfTime / STRFTIME with named zones read the system's time zone database.
+need_pkg /usr/share/zoneinfo/Europe/Berlin tzdata
 
 echo "== layering check"
 bash tests/layering.sh

@@ -1,9 +1,10 @@
-//! `[calls]` (B2BUA call handling) and `[media]` (RTP relay) tables: their on-disk shape,
+//! `[calls]` (B2BUA call handling) and `[media]` (RTP relay, sounds directory) tables: their on-disk shape,
 //! defaults, validation and the settings the rest of the server reads.
 //!
 //! Depends on: `super::validate` (the diagnostic context), serde, toml.
 
 use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -31,7 +32,11 @@ pub(crate) struct MediaTable {
     pub(crate) rtp_port_max: Spanned<u64>,
     #[serde(default = "default_rtp_timeout")]
     pub(crate) rtp_timeout_secs: Spanned<u64>,
+    pub(crate) sounds_dir: Option<Spanned<String>>,
 }
+
+/// `[media] sounds_dir` when not set, relative to the configuration directory.
+pub const DEFAULT_SOUNDS_DIR: &str = "dialplan/sounds";
 
 fn default_ring_timeout() -> Spanned<u64> {
     Spanned::new(0..0, 60)
@@ -74,16 +79,33 @@ pub struct MediaSettings {
     pub rtp_port_max: u16,
     /// An answered call that receives no RTP on a leg for this long is hung up.
     pub rtp_timeout: Duration,
+    /// Where `Playback(name)` and the other media apps find their prompts: `sounds_dir`
+    /// resolved against the configuration directory (need not exist: the server warns).
+    pub sounds_dir: PathBuf,
 }
 
 impl Default for MediaSettings {
-    /// Same as an empty `[media]` table: ports 20000–30000, 30 s RTP timeout.
+    /// Same as an empty `[media]` table: ports 20000–30000, 30 s RTP timeout, sounds in
+    /// [`DEFAULT_SOUNDS_DIR`] (relative here; [`crate::config::Config::load`] resolves it
+    /// against the configuration directory).
     fn default() -> MediaSettings {
         MediaSettings {
             rtp_address: None,
             rtp_port_min: 20_000,
             rtp_port_max: 30_000,
             rtp_timeout: Duration::from_secs(30),
+            sounds_dir: PathBuf::from(DEFAULT_SOUNDS_DIR),
+        }
+    }
+}
+
+impl MediaSettings {
+    /// The defaults of an empty `[media]` table, with the sounds directory resolved against
+    /// the configuration directory `dir`.
+    pub fn default_in(dir: &Path) -> MediaSettings {
+        MediaSettings {
+            sounds_dir: dir.join(DEFAULT_SOUNDS_DIR),
+            ..MediaSettings::default()
         }
     }
 }
@@ -99,11 +121,25 @@ pub(crate) fn call_settings(ctx: &mut Ctx, i: usize, t: Spanned<CallsTable>) -> 
     }
 }
 
-/// Validates `[media]`: an IP address, an even first port below the last, a sane timeout.
-pub(crate) fn media_settings(ctx: &mut Ctx, i: usize, t: Spanned<MediaTable>) -> MediaSettings {
+/// Validates `[media]`: an IP address, an even first port below the last, a sane timeout,
+/// a non-blank sounds directory (resolved against the configuration directory `dir`).
+pub(crate) fn media_settings(
+    ctx: &mut Ctx,
+    dir: &Path,
+    i: usize,
+    t: Spanned<MediaTable>,
+) -> MediaSettings {
     let span = t.span();
     let t = t.into_inner();
     let mut ok = ctx.range(i, &t.rtp_port_min, "media.rtp_port_min", 1024, 65_534);
+    let sounds_dir = match &t.sounds_dir {
+        Some(d) if ctx.non_empty(i, d, "media.sounds_dir") => dir.join(d.get_ref().trim()),
+        Some(_) => {
+            ok = false;
+            dir.join(DEFAULT_SOUNDS_DIR)
+        }
+        None => dir.join(DEFAULT_SOUNDS_DIR),
+    };
     ok &= ctx.range(i, &t.rtp_port_max, "media.rtp_port_max", 1025, 65_535);
     ok &= ctx.range(i, &t.rtp_timeout_secs, "media.rtp_timeout_secs", 1, 3_600);
     let rtp_address = match &t.rtp_address {
@@ -136,12 +172,13 @@ pub(crate) fn media_settings(ctx: &mut Ctx, i: usize, t: Spanned<MediaTable>) ->
         ok = false;
     }
     if !ok {
-        return MediaSettings::default();
+        return MediaSettings::default_in(dir);
     }
     MediaSettings {
         rtp_address,
         rtp_port_min: u16::try_from(min).unwrap_or(20_000),
         rtp_port_max: u16::try_from(max).unwrap_or(30_000),
         rtp_timeout: Duration::from_secs(*t.rtp_timeout_secs.get_ref()),
+        sounds_dir,
     }
 }

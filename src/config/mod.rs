@@ -41,7 +41,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use acl::{Acl, CidrError, IpNet};
-pub use calls::{CallSettings, MediaSettings};
+pub use calls::{CallSettings, MediaSettings, DEFAULT_SOUNDS_DIR};
 pub use cdr::{
     parse_field, parse_http_url, CdrSettings, CsvLayout, CsvSettings, FieldError, FieldKind,
     FieldPart, FieldSpec, HttpUrl, LegsFilter, UrlProblem, WebhookSettings, BUILTIN_COLUMNS,
@@ -63,7 +63,7 @@ pub struct Config {
     pub calls: CallSettings,
     /// `[cdr]`: call detail records.
     pub cdr: CdrSettings,
-    /// `[media]`: RTP relay address, port range, RTP timeout.
+    /// `[media]`: RTP relay address, port range, RTP timeout, sounds directory.
     pub media: MediaSettings,
     /// `[acl]`: networks allowed to send us requests (default: loopback only).
     pub acl: Acl,

@@ -117,8 +117,8 @@ pub(crate) fn load(dir: &Path) -> Result<Config, ConfigErrors> {
         .map(|(i, t)| super::calls::call_settings(&mut ctx, i, t))
         .unwrap_or_default();
     let media = media
-        .map(|(i, t)| super::calls::media_settings(&mut ctx, i, t))
-        .unwrap_or_default();
+        .map(|(i, t)| super::calls::media_settings(&mut ctx, dir, i, t))
+        .unwrap_or_else(|| super::MediaSettings::default_in(dir));
     let cdr = cdr
         .map(|(i, t)| super::cdr::cdr_settings(&mut ctx, i, t))
         .unwrap_or_default();

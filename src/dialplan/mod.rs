@@ -14,7 +14,8 @@
 //! of text and of the loaded [`Dialplan`]; executing steps belongs to the interpreter, which
 //! drives calls through the switch.
 //!
-//! Modules: `pattern` (Asterisk patterns and best-match order), `parse` (the file format),
+//! Modules: `live` (the running dialplan, swapped whole on reload), `pattern` (Asterisk
+//! patterns and best-match order), `parse` (the file format),
 //! `matcher` (lookup), `model` (the loaded types), `error` (diagnostics), `line`, `fields` and
 //! `link` (parser internals), `trie` (the pattern index).
 
@@ -24,13 +25,16 @@ mod fields;
 pub mod interp;
 mod line;
 mod link;
+pub mod live;
 pub mod matcher;
 mod model;
 pub mod parse;
 pub mod pattern;
 mod trie;
+pub mod zone;
 
 pub use error::{AppProblem, DialplanError, DialplanErrors};
+pub use live::{LiveDialplan, ReloadSummary};
 pub use matcher::{Match, StepMatch};
 pub use model::{Context, Dialplan, Extension, Global, Include, Step};
 pub use pattern::{CharSet, Element, Pattern, PatternError, PatternErrorAt};

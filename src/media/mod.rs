@@ -1,5 +1,6 @@
-//! Media: the RTP/RTCP relay of the B2BUA, its port pool, SDP inspection and rewriting, and
-//! RFC 4733 DTMF decoding.
+//! Media: the RTP/RTCP relay of the B2BUA, its port pool, SDP inspection and rewriting,
+//! RFC 4733 DTMF decoding, and the media the switch makes itself: prompts, tones and music
+//! on hold played into a leg, and recordings of a leg.
 //!
 //! The switch anchors every call's media here: each SIP leg gets a [`ports::PortPair`] from the
 //! [`ports::PortPool`], the SDP sent to each phone is rewritten by [`sdp::rewrite`] to point at
@@ -8,6 +9,13 @@
 //! [`relay::RelaySession::start_echo`] is the one-pair variant for calls the switch answers
 //! itself (the echo test): RTP goes back to the phone it came from. [`sdp::answer_audio`] and
 //! [`sdp::offer_audio`] write the SDP for such calls.
+//!
+//! Each leg of a session has a [`relay::LegMode`]: Bridge (forward to the other phone), Echo,
+//! or Local (the switch plays to that phone). Playing: [`sound::SoundLibrary`] loads prompt
+//! files (WAV, raw G.711, raw linear) as 8 kHz [`sound::Sound`]s, [`tone::Tone`] generates
+//! call-progress tones, and [`player::play`] paces them out as G.711 RTP ([`g711`]) through
+//! the leg's [`relay::MediaOutput`]. Recording: [`relay::RelaySession::set_tap`] copies a
+//! phone's audio to [`recorder::record`], which writes a WAV file.
 //!
 //! This module knows nothing about channels, calls or SIP dialogs: it reports through its own
 //! types ([`relay::MediaEvent`], [`relay::RelayStats`]). It may depend on `config` and `runtime`
@@ -22,21 +30,34 @@
 //!  phone A ──RTCP─▶ pair A (odd)  ─┘            └─ pair B (odd)  ──RTCP─▶ phone B
 //! ```
 
+pub mod g711;
+pub mod player;
 pub mod ports;
+pub mod recorder;
 pub mod relay;
 mod relay_state;
 pub mod rtp;
 pub mod sdp;
+pub mod sound;
 pub mod stats;
+pub mod tone;
 
 #[cfg(test)]
 mod echo_tests;
 #[cfg(test)]
+mod relay_mode_tests;
+#[cfg(test)]
 mod relay_tests;
 
+pub use player::{play, PlayCodec, Player, RtpOut, Source};
 pub use ports::{PortPair, PortPool};
-pub use relay::{Leg, MediaEvent, RelayConfig, RelaySession, RelayStats};
+pub use recorder::{record, RecordError, Recording, RecordingSummary};
+pub use relay::{
+    Leg, LegMode, MediaEvent, MediaOutput, RelayConfig, RelaySession, RelayStats, TapPacket,
+};
 pub use sdp::{AudioStream, Direction, SdpError, SdpOrigin};
+pub use sound::{Sound, SoundError, SoundLibrary};
+pub use tone::Tone;
 
 use std::net::IpAddr;
 

@@ -19,16 +19,32 @@
 //!
 //! **Hot path**: each socket has its own task that receives into a buffer allocated once at
 //! task start and `send_to`s from the same buffer. Per packet it takes the session mutex once
-//! (source check, statistics, DTMF, destination lookup; no allocation inside) and bumps
+//! (source check, statistics, DTMF, destination lookup; no allocation inside unless a tap is
+//! set) and bumps
 //! atomic output counters after sending — no `Vec`/`Bytes` is created per packet. DTMF
 //! events are `try_send` on the bounded queue the session was given, so a slow consumer never
 //! blocks forwarding; drops are counted ([`LegStats::dtmf_dropped`]).
 //!
-//! **Echo mode** ([`RelaySession::start_echo`], the switch's echo test): one pair only, leg A.
-//! RTP from the phone is sent back out of the same socket to where it came from (the latched
-//! source), so the phone hears itself; statistics, latching, DTMF decoding and the media
-//! timeout work as for a two-leg relay (leg B stays empty). RTCP (on the odd port or muxed)
-//! is received and counted but not echoed: a phone must not get its own reports back.
+//! **Leg modes** ([`LegMode`], [`RelaySession::set_mode`]): a two-pair session starts with
+//! both legs in Bridge (the above). A leg in Echo gets its own RTP back out of its own socket
+//! (to the latched source), so its phone hears itself; RTCP is counted but never echoed (a
+//! phone must not get its own reports back). A leg in Local keeps latching, counting and
+//! DTMF decoding, but its packets go nowhere: the switch plays to that phone through
+//! [`RelaySession::output`] instead. Packets are forwarded from one phone to the other only
+//! while both legs are in Bridge; packets for a leg in Echo or Local from the other phone are
+//! dropped (not counted as drops: that is the mode's purpose).
+//!
+//! **One-pair sessions** ([`RelaySession::start_echo`], [`RelaySession::start_local`]): calls
+//! the switch answers itself (echo test, prompts) have leg A only, starting in Echo or Local;
+//! statistics, latching, DTMF decoding and the media timeout work as for a two-leg relay
+//! (leg B stays empty).
+//!
+//! **Playing and recording**: [`MediaOutput::send_rtp`] sends RTP the switch made (prompts,
+//! tones) out of a leg's RTP socket to its phone, counted in the leg's output statistics. A
+//! tap ([`RelaySession::set_tap`]) receives a copy of every audio payload from a leg's phone
+//! ([`TapPacket`]; not telephone-event, comfort noise or RTCP) whatever the mode, with
+//! `try_send`: a slow recorder loses copies (counted in [`LegStats::tap_dropped`]), never
+//! stalls the relay. [`RelaySession::codec`] says which codec to play to a leg.
 //!
 //! **Media timeout**: after [`RelaySession::arm_timeout`] a watchdog task reports
 //! [`MediaEvent::Timeout`] for a leg that received no RTP for [`RelayConfig::media_timeout`]
@@ -42,14 +58,12 @@
 
 use super::ports::PortPair;
 use super::relay_state::Shared;
-use super::sdp::{AudioStream, Direction};
+use super::sdp::{AudioStream, Direction, PayloadType};
 use crate::runtime::Lifecycle;
-use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
-use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -57,6 +71,38 @@ use tokio_util::sync::CancellationToken;
 
 /// Receive buffer per socket task: larger than any audio RTP packet on an Ethernet path.
 pub const MAX_PACKET: usize = 2048;
+
+#[path = "relay_output.rs"]
+mod output;
+#[path = "relay_tasks.rs"]
+mod tasks;
+pub use output::MediaOutput;
+use tasks::{pump, watchdog};
+
+/// What the relay does with one leg's packets (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum LegMode {
+    /// Forwarded to the other leg's phone (while that leg bridges too).
+    #[default]
+    Bridge,
+    /// RTP sent back to the phone it came from (echo test).
+    Echo,
+    /// Received (latched, counted, DTMF decoded) but not forwarded: the switch plays to it.
+    Local,
+}
+
+/// A copy of one audio RTP payload from a phone, for recording ([`RelaySession::set_tap`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TapPacket {
+    /// RTP payload type of the packet.
+    pub payload_type: u8,
+    /// RTP sequence number (for reordering/loss handling).
+    pub seq: u16,
+    /// RTP timestamp (for gaps: silence suppression, loss).
+    pub timestamp: u32,
+    /// The payload (encoded audio, as sent by the phone).
+    pub payload: bytes::Bytes,
+}
 
 /// One side of the relay.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -181,6 +227,10 @@ pub struct LegStats {
     pub direction: Direction,
     /// DTMF events lost because the event queue was full or closed.
     pub dtmf_dropped: u64,
+    /// The leg's current mode.
+    pub mode: LegMode,
+    /// Tap copies lost because the tap's queue was full.
+    pub tap_dropped: u64,
 }
 
 /// A snapshot of both legs.
@@ -210,6 +260,14 @@ struct OutCounters {
     rtcp: AtomicU64,
 }
 
+impl OutCounters {
+    /// One RTP packet of `bytes` sent.
+    fn count_rtp(&self, bytes: usize) {
+        self.packets.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+}
+
 /// State shared by the session handle and its tasks.
 #[derive(Debug)]
 struct Inner {
@@ -219,7 +277,7 @@ struct Inner {
     out: [OutCounters; 2],
     /// Leg A's pair. Dropped with `Inner`, which closes the sockets and frees the ports.
     pair_a: PortPair,
-    /// Leg B's pair; `None` in echo mode.
+    /// Leg B's pair; `None` in a one-pair session.
     pair_b: Option<PortPair>,
     config: RelayConfig,
     events: mpsc::Sender<MediaEvent>,
@@ -230,7 +288,7 @@ struct Inner {
 }
 
 impl Inner {
-    /// The pair of `leg`; in echo mode both legs name the only pair.
+    /// The pair of `leg`; in a one-pair session both legs name the only pair.
     fn pair(&self, leg: Leg) -> &PortPair {
         match (leg, &self.pair_b) {
             (Leg::B, Some(b)) => b,
@@ -238,14 +296,9 @@ impl Inner {
         }
     }
 
-    /// Whether this is an echo session (one pair, packets sent back to their source).
-    fn echo(&self) -> bool {
-        self.pair_b.is_none()
-    }
-
     /// The legs with a pair of their own.
     fn legs(&self) -> &'static [Leg] {
-        if self.echo() {
+        if self.pair_b.is_none() {
             &[Leg::A]
         } else {
             &[Leg::A, Leg::B]
@@ -296,29 +349,42 @@ impl RelaySession {
         events: mpsc::Sender<MediaEvent>,
         lifecycle: &Lifecycle,
     ) -> RelaySession {
-        Self::launch(a, Some(b), config, events, lifecycle)
+        Self::launch(a, Some(b), LegMode::Bridge, config, events, lifecycle)
     }
 
-    /// Starts an echo session on `pair` (leg A only): RTP from the phone goes back to it
-    /// (see the module docs). [`Self::local_rtp`] gives the pair's address for either leg.
+    /// Starts an echo session on `pair` (leg A only, in [`LegMode::Echo`]): RTP from the phone
+    /// goes back to it (see the module docs). [`Self::local_rtp`] gives the pair's address for
+    /// either leg.
     pub fn start_echo(
         pair: PortPair,
         config: RelayConfig,
         events: mpsc::Sender<MediaEvent>,
         lifecycle: &Lifecycle,
     ) -> RelaySession {
-        Self::launch(pair, None, config, events, lifecycle)
+        Self::launch(pair, None, LegMode::Echo, config, events, lifecycle)
+    }
+
+    /// Starts a one-pair session on `pair` with leg A in [`LegMode::Local`]: for calls the
+    /// switch answers and plays to (prompts, IVR); [`Self::set_mode`] can turn it to Echo.
+    pub fn start_local(
+        pair: PortPair,
+        config: RelayConfig,
+        events: mpsc::Sender<MediaEvent>,
+        lifecycle: &Lifecycle,
+    ) -> RelaySession {
+        Self::launch(pair, None, LegMode::Local, config, events, lifecycle)
     }
 
     fn launch(
         pair_a: PortPair,
         pair_b: Option<PortPair>,
+        mode_a: LegMode,
         config: RelayConfig,
         events: mpsc::Sender<MediaEvent>,
         lifecycle: &Lifecycle,
     ) -> RelaySession {
         let inner = Arc::new(Inner {
-            shared: Mutex::new(Shared::new(pair_b.is_none())),
+            shared: Mutex::new(Shared::with_mode(pair_b.is_none(), mode_a)),
             out: Default::default(),
             pair_a,
             pair_b,
@@ -396,6 +462,41 @@ impl RelaySession {
         self.inner.wake.notify_one();
     }
 
+    /// Sets what happens to `leg`'s packets (and to the other phone's packets for it).
+    pub fn set_mode(&self, leg: Leg, mode: LegMode) {
+        self.inner.lock().legs[leg.index()].mode = mode;
+    }
+
+    /// The current mode of `leg`.
+    pub fn mode(&self, leg: Leg) -> LegMode {
+        self.inner.lock().legs[leg.index()].mode
+    }
+
+    /// A handle that sends RTP to `leg`'s phone out of the leg's own RTP socket (prompts,
+    /// tones); it does not keep the session's ports alive.
+    pub fn output(&self, leg: Leg) -> MediaOutput {
+        MediaOutput::relay(Arc::downgrade(&self.inner), leg, self.cancel.clone())
+    }
+
+    /// Sends a copy of every audio payload from `leg`'s phone to `tap` (`None` removes it).
+    /// Copies are `try_send`: a full queue loses them (counted), a closed one removes the tap.
+    pub fn set_tap(&self, leg: Leg, tap: Option<mpsc::Sender<TapPacket>>) {
+        self.inner.lock().legs[leg.index()].tap = tap;
+    }
+
+    /// The audio codec to use towards `leg`'s phone: the pinned one ([`Self::set_codec`]),
+    /// else the codec of the phone's last audio packet, else the first audio codec both legs'
+    /// SDPs share (in a one-pair session: the first audio codec of the leg's SDP).
+    pub fn codec(&self, leg: Leg) -> Option<PayloadType> {
+        self.inner.lock().codec(leg)
+    }
+
+    /// Pins the codec [`Self::codec`] reports for `leg` (e.g. the one our own SDP answer
+    /// chose); `None` unpins it.
+    pub fn set_codec(&self, leg: Leg, codec: Option<PayloadType>) {
+        self.inner.lock().legs[leg.index()].pinned_codec = codec;
+    }
+
     /// A snapshot of both legs' statistics.
     pub fn stats(&self) -> RelayStats {
         self.inner.snapshot()
@@ -417,103 +518,5 @@ impl Drop for RelaySession {
     fn drop(&mut self) {
         // The tasks notice, end, and drop their `Arc<Inner>`; the ports are freed after.
         self.cancel.cancel();
-    }
-}
-
-/// The receive-and-forward loop of one socket. Allocates its buffer once; nothing per packet.
-async fn pump(inner: Arc<Inner>, leg: Leg, plane: Plane, cancel: CancellationToken) {
-    let mut buf = vec![0u8; MAX_PACKET].into_boxed_slice();
-    // Echo: back out of the socket it came in on, towards the same phone.
-    let to = if inner.echo() { leg } else { leg.other() };
-    let (input, output): (&UdpSocket, &UdpSocket) = match plane {
-        Plane::Rtp => (&inner.pair(leg).rtp, &inner.pair(to).rtp),
-        Plane::Rtcp => (&inner.pair(leg).rtcp, &inner.pair(to).rtcp),
-    };
-    let out = &inner.out[to.index()];
-    loop {
-        let received = tokio::select! {
-            _ = cancel.cancelled() => break,
-            r = input.recv_from(&mut buf) => r,
-        };
-        let (len, src) = match received {
-            Ok(r) => r,
-            // ICMP errors surfacing on the socket and signals are transient.
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    ErrorKind::ConnectionRefused
-                        | ErrorKind::ConnectionReset
-                        | ErrorKind::Interrupted
-                ) =>
-            {
-                continue
-            }
-            Err(error) => {
-                tracing::warn!(?leg, ?plane, %error, "media socket failed; leg stops relaying");
-                break;
-            }
-        };
-        let packet = &buf[..len];
-        let verdict = {
-            let mut shared = inner.lock();
-            match plane {
-                Plane::Rtp => shared.on_rtp(leg, src, packet, inner.config.latch, Instant::now()),
-                Plane::Rtcp => shared.on_rtcp(leg, src, inner.config.latch),
-            }
-        };
-        if let Some(event) = verdict.event {
-            if inner.events.try_send(event).is_err() {
-                inner.lock().legs[leg.index()].dtmf_dropped += 1;
-            }
-        }
-        let Some(dest) = verdict.forward_to else {
-            continue;
-        };
-        let sent = tokio::select! {
-            _ = cancel.cancelled() => break,
-            r = output.send_to(packet, dest) => r,
-        };
-        match sent {
-            Ok(n) => match plane {
-                Plane::Rtp => {
-                    out.packets.fetch_add(1, Ordering::Relaxed);
-                    out.bytes.fetch_add(n as u64, Ordering::Relaxed);
-                }
-                Plane::Rtcp => {
-                    out.rtcp.fetch_add(1, Ordering::Relaxed);
-                }
-            },
-            Err(error) => tracing::trace!(?leg, ?plane, %error, %dest, "media send failed"),
-        }
-    }
-}
-
-/// Reports [`MediaEvent::Timeout`] for legs silent past `timeout` while armed.
-async fn watchdog(inner: Arc<Inner>, timeout: Duration, cancel: CancellationToken) {
-    loop {
-        let deadline = inner.lock().next_deadline(timeout);
-        let Some(deadline) = deadline else {
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                _ = inner.wake.notified() => continue,
-            }
-        };
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = inner.wake.notified() => continue,
-            _ = tokio::time::sleep_until(deadline) => {}
-        }
-        let expired = inner.lock().expired(timeout, Instant::now());
-        for leg in expired.into_iter().flatten() {
-            tracing::info!(?leg, timeout_s = timeout.as_secs_f64(), "media timeout");
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                r = inner.events.send(MediaEvent::Timeout { leg }) => {
-                    if r.is_err() {
-                        return; // nobody listens any more
-                    }
-                }
-            }
-        }
     }
 }

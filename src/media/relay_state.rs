@@ -1,29 +1,48 @@
 //! The relay's shared per-leg state and the per-packet decisions made under its lock:
-//! source check and latching, where to forward, statistics, DTMF decoding.
+//! source check and latching, where to forward (by the legs' [`LegMode`]s), statistics, DTMF
+//! decoding, and the recording tap.
 //!
-//! Everything here is synchronous and allocation-free per packet; the socket tasks in
-//! [`super::relay`] take the lock, call one of these methods, drop the lock, then send.
+//! Everything here is synchronous and allocation-free per packet in Bridge/Echo/Local mode;
+//! only a leg with a tap copies its audio payloads (one `Bytes` per packet). The socket tasks
+//! in [`super::relay`] take the lock, call one of these methods, drop the lock, then send.
 //!
 //! Depends on the sibling `rtp`, `sdp` and `stats` modules only.
 
-use super::relay::{LatchMode, Leg, LegStats, MediaEvent};
+use super::relay::{LatchMode, Leg, LegMode, LegStats, MediaEvent, TapPacket};
 use super::rtp::{RtpHeader, TelephoneEvent};
 use super::sdp::{AudioStream, Direction, PayloadType};
 use super::stats::{JitterEstimator, SeqTracker};
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 /// Clock rate assumed when a payload type is unknown (G.711, RFC 3551 §4.5.14).
 const DEFAULT_CLOCK_RATE: u32 = 8000;
 
+/// Comfort noise (RFC 3389): not audio a recording tap wants.
+const CN_PAYLOAD: u8 = 13;
+
 /// What the socket task does with a packet.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct Verdict {
-    /// Send it here out of the other leg's socket (`None`: drop it).
+    /// Send it here (`None`: drop it)...
     pub(super) forward_to: Option<SocketAddr>,
+    /// ...out of this leg's socket (the other leg's when bridging, its own when echoing).
+    pub(super) via: Leg,
     /// An event to deliver (DTMF).
     pub(super) event: Option<MediaEvent>,
+}
+
+impl Verdict {
+    /// Nothing to send, nothing to report.
+    fn nothing(leg: Leg) -> Verdict {
+        Verdict {
+            forward_to: None,
+            via: leg,
+            event: None,
+        }
+    }
 }
 
 /// Addressing of one socket (RTP or RTCP) of a leg.
@@ -97,6 +116,14 @@ pub(super) struct LegState {
     pub(super) timer_since: Option<Instant>,
     /// Media timeout already reported for the current window.
     pub(super) timeout_fired: bool,
+    /// What happens to this phone's packets (and to packets for it).
+    pub(super) mode: LegMode,
+    /// Codec pinned by the owner ([`super::relay::RelaySession::set_codec`]).
+    pub(super) pinned_codec: Option<PayloadType>,
+    /// Receives copies of this phone's audio payloads (recording).
+    pub(super) tap: Option<mpsc::Sender<TapPacket>>,
+    /// Tap copies lost because the tap's queue was full.
+    pub(super) tap_dropped: u64,
 }
 
 /// Both legs, behind the session's mutex.
@@ -105,8 +132,8 @@ pub(super) struct Shared {
     pub(super) legs: [LegState; 2],
     /// Media timeout armed (at answer).
     pub(super) armed: bool,
-    /// Echo mode: leg A only, RTP goes back to its source, RTCP is not forwarded.
-    pub(super) echo: bool,
+    /// One-pair session: leg A only (leg B has no socket, no phone, no timeout).
+    pub(super) single: bool,
 }
 
 /// Finds `pt` in the leg's SDP, else in the other leg's (the sender numbers payloads the way
@@ -139,20 +166,65 @@ fn negotiated<'a>(own: &'a [PayloadType], other: &'a [PayloadType]) -> Option<&'
 }
 
 impl Shared {
-    /// State for a two-leg relay, or for an echo session (`echo`).
-    pub(super) fn new(echo: bool) -> Shared {
-        Shared {
-            echo,
-            ..Shared::default()
-        }
+    /// State for a two-leg relay (both legs Bridge), or for a one-pair echo session
+    /// (`single`: leg A Echo). Tests use it; the relay calls [`Self::with_mode`].
+    #[cfg(test)]
+    pub(super) fn new(single: bool) -> Shared {
+        Self::with_mode(
+            single,
+            if single {
+                LegMode::Echo
+            } else {
+                LegMode::Bridge
+            },
+        )
     }
 
-    /// The legs that have a phone (leg A alone in echo mode).
+    /// Like [`Self::new`] with leg A starting in `mode_a`.
+    pub(super) fn with_mode(single: bool, mode_a: LegMode) -> Shared {
+        let mut shared = Shared {
+            single,
+            ..Shared::default()
+        };
+        shared.legs[Leg::A.index()].mode = mode_a;
+        shared
+    }
+
+    /// The legs that have a phone (leg A alone in a one-pair session).
     fn active_legs(&self) -> usize {
-        if self.echo {
+        if self.single {
             1
         } else {
             2
+        }
+    }
+
+    /// The negotiated audio codec of `leg` (see [`super::relay::RelaySession::codec`]).
+    pub(super) fn codec(&self, leg: Leg) -> Option<PayloadType> {
+        let state = &self.legs[leg.index()];
+        let other = &self.legs[leg.other().index()];
+        state
+            .pinned_codec
+            .as_ref()
+            .or_else(|| {
+                state
+                    .last_pt
+                    .and_then(|pt| lookup(&state.payloads, &other.payloads, pt))
+            })
+            .or_else(|| negotiated(&state.payloads, &other.payloads))
+            .cloned()
+    }
+
+    /// Whose phone a packet from `leg`'s phone goes to by the legs' modes (that leg's socket
+    /// sends it): Echo → back to the phone itself, except RTCP (a phone must not get its own
+    /// reports back); Bridge → the other phone if that leg bridges too; otherwise nowhere.
+    fn route(&self, leg: Leg, rtcp: bool) -> Option<Leg> {
+        let own = self.legs[leg.index()].mode;
+        let other = self.legs[leg.other().index()].mode;
+        match (own, other) {
+            (LegMode::Echo, _) if !rtcp => Some(leg),
+            (LegMode::Bridge, LegMode::Bridge) => Some(leg.other()),
+            _ => None,
         }
     }
 
@@ -175,7 +247,7 @@ impl Shared {
         }
     }
 
-    /// An RTP packet arrived on `leg`'s socket from `src` at `now` (`epoch`: session start).
+    /// An RTP packet arrived on `leg`'s socket from `src` at `now`.
     pub(super) fn on_rtp(
         &mut self,
         leg: Leg,
@@ -184,38 +256,33 @@ impl Shared {
         mode: LatchMode,
         now: Instant,
     ) -> Verdict {
-        let drop = Verdict {
-            forward_to: None,
-            event: None,
-        };
-        let echo = self.echo;
+        if !self.legs[leg.index()].rtp.accept(src, mode) {
+            self.legs[leg.index()].dropped += 1;
+            return Verdict::nothing(leg);
+        }
+        // RFC 5761 §4: with rtcp-mux, RTCP (second octet 192-223) shares the RTP port; it is
+        // relayed like RTP but kept out of the RTP statistics (and never echoed).
+        let muxed_rtcp = matches!(packet.get(1), Some(192..=223));
+        // Echo: back to the (just latched) source; Bridge: to the other leg's phone.
+        let to = self.route(leg, muxed_rtcp);
+        let forward_to = to.and_then(|to| self.legs[to.index()].rtp.destination());
+        let via = to.unwrap_or(leg);
         let [a, b] = &mut self.legs;
         let (state, other) = match leg {
             Leg::A => (a, &*b),
             Leg::B => (b, &*a),
         };
-        if !state.rtp.accept(src, mode) {
-            state.dropped += 1;
-            return drop;
-        }
-        // Echo: back to the (just latched) source; else to the other leg's phone.
-        let forward_to = if echo {
-            state.rtp.destination()
-        } else {
-            other.rtp.destination()
-        };
-        // RFC 5761 §4: with rtcp-mux, RTCP (second octet 192-223) shares the RTP port; it is
-        // relayed like RTP but kept out of the RTP statistics (and never echoed).
-        if matches!(packet.get(1), Some(192..=223)) {
+        if muxed_rtcp {
             state.rtcp_in += 1;
             return Verdict {
-                forward_to: forward_to.filter(|_| !echo),
+                forward_to,
+                via,
                 event: None,
             };
         }
         let Some(header) = RtpHeader::parse(packet) else {
             state.dropped += 1;
-            return drop;
+            return Verdict::nothing(leg);
         };
         state.packets_in += 1;
         state.bytes_in += packet.len() as u64;
@@ -252,35 +319,38 @@ impl Shared {
                     .jitter
                     .update(now.duration_since(first), header.timestamp, clock);
                 state.last_pt = Some(header.payload_type);
+                if header.payload_type != CN_PAYLOAD {
+                    state.feed_tap(&header, payload);
+                }
                 None
             }
         };
-        if forward_to.is_none() {
+        if to.is_some() && forward_to.is_none() {
             state.dropped += 1;
         }
-        Verdict { forward_to, event }
+        Verdict {
+            forward_to,
+            via,
+            event,
+        }
     }
 
     /// An RTCP packet arrived on `leg`'s odd socket; RTCP is relayed, not parsed, and does not
-    /// count as media for the timeout.
-    /// In echo mode RTCP is only counted (a phone must not get its own reports back).
+    /// count as media for the timeout. It is never echoed (a phone must not get its own
+    /// reports back), and goes nowhere unless both legs bridge.
     pub(super) fn on_rtcp(&mut self, leg: Leg, src: SocketAddr, mode: LatchMode) -> Verdict {
-        let forward_to = if self.echo {
-            None
-        } else {
-            self.legs[leg.other().index()].rtcp.destination()
-        };
+        let to = self.route(leg, true);
+        let forward_to = to.and_then(|to| self.legs[to.index()].rtcp.destination());
+        let via = to.unwrap_or(leg);
         let state = &mut self.legs[leg.index()];
         if !state.rtcp.accept(src, mode) {
             state.dropped += 1;
-            return Verdict {
-                forward_to: None,
-                event: None,
-            };
+            return Verdict::nothing(leg);
         }
         state.rtcp_in += 1;
         Verdict {
             forward_to,
+            via,
             event: None,
         }
     }
@@ -314,6 +384,8 @@ impl Shared {
             latched: state.rtp.latched,
             direction: state.direction,
             dtmf_dropped: state.dtmf_dropped,
+            mode: state.mode,
+            tap_dropped: state.tap_dropped,
         }
     }
 
@@ -348,6 +420,25 @@ impl Shared {
 }
 
 impl LegState {
+    /// Copies an audio payload to the tap, if any; a full queue loses the copy (counted), a
+    /// closed one removes the tap.
+    fn feed_tap(&mut self, header: &RtpHeader, payload: &[u8]) {
+        let Some(tap) = &self.tap else {
+            return;
+        };
+        let packet = TapPacket {
+            payload_type: header.payload_type,
+            seq: header.sequence,
+            timestamp: header.timestamp,
+            payload: bytes::Bytes::copy_from_slice(payload),
+        };
+        match tap.try_send(packet) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => self.tap_dropped += 1,
+            Err(mpsc::error::TrySendError::Closed(_)) => self.tap = None,
+        }
+    }
+
     /// Decodes an RFC 4733 packet; reports the digit once, on the first packet with the
     /// E bit (§2.5.1.4: the end packet is sent three times with the same timestamp).
     fn decode_dtmf(

@@ -469,7 +469,8 @@ impl std::fmt::Write for ByteWriter<'_> {
 #[path = "sdp_answer.rs"]
 mod answer;
 pub use answer::{
-    answer_audio, answer_direction, offer_audio, AnswerError, AudioAnswer, LATE_OFFER_PAYLOADS,
+    answer_audio, answer_audio_preferring, answer_direction, offer_audio, offer_codec, AnswerError,
+    AudioAnswer, LATE_OFFER_PAYLOADS,
 };
 
 #[cfg(test)]

@@ -1,10 +1,14 @@
 //! SDP bodies the switch writes itself (RFC 3264), for calls it answers with no second party
-//! (the echo test): [`answer_audio`] answers a phone's offer on one relay pair, [`offer_audio`]
-//! is the offer for an INVITE that came without SDP (RFC 3261 §13.2.1 late offer).
+//! (the echo test, prompts): [`answer_audio`] answers a phone's offer on one relay pair,
+//! [`answer_audio_preferring`] does the same preferring codecs the switch can play (G.711),
+//! [`offer_audio`] is the offer for an INVITE that came without SDP (RFC 3261 §13.2.1 late
+//! offer), and [`offer_codec`] offers exactly one codec (dialing the callee of a call the
+//! switch already answered: both phones must use the same codec, there is no transcoding).
 //!
 //! The answer keeps one audio stream: the first offered codec the relay can carry (every audio
 //! codec: the relay forwards payloads unchanged; comfort noise, RFC 4733 events, redundancy/FEC
-//! formats and payload types without a name are skipped) plus the offer's `telephone-event`
+//! formats and payload types without a name are skipped; [`answer_audio_preferring`] first
+//! looks for the preferred names) plus the offer's `telephone-event`
 //! (RFC 4733), the offer's `a=fmtp`, channel count and `ptime`, and the answering direction
 //! of RFC 3264 §6.1. Every other `m=` line is refused with port 0 in its place (§6).
 //!
@@ -77,6 +81,19 @@ pub fn answer_audio(
     local: SocketAddr,
     origin: &mut SdpOrigin,
 ) -> Result<AudioAnswer, AnswerError> {
+    answer_audio_preferring(offer, local, origin, &[])
+}
+
+/// Like [`answer_audio`], but picks the first offered codec whose name is in `prefer`
+/// (case-insensitive, e.g. `["PCMU", "PCMA"]` for calls the switch plays prompts to), else
+/// the first codec the relay can carry. The offer's order decides among preferred names
+/// (RFC 3264 §6.1: the offerer's preference).
+pub fn answer_audio_preferring(
+    offer: &[u8],
+    local: SocketAddr,
+    origin: &mut SdpOrigin,
+    prefer: &[&str],
+) -> Result<AudioAnswer, AnswerError> {
     let stream = parse_audio(offer)?.ok_or(AnswerError::NoAudio)?;
     if stream.port == 0 {
         return Err(AnswerError::NoAudio);
@@ -94,10 +111,12 @@ pub fn answer_audio(
     if !(proto.eq_ignore_ascii_case("RTP/AVP") || proto.eq_ignore_ascii_case("RTP/AVPF")) {
         return Err(AnswerError::Transport { proto });
     }
+    let preferred = |p: &&PayloadType| prefer.iter().any(|n| n.eq_ignore_ascii_case(&p.name));
     let codec = stream
         .payloads
         .iter()
-        .find(|p| is_codec(&p.name))
+        .find(preferred)
+        .or_else(|| stream.payloads.iter().find(|p| is_codec(&p.name)))
         .cloned()
         .ok_or(AnswerError::NoCodec)?;
     // RFC 4733 §7.1.1: the event clock should match the codec's; take that one if offered.
@@ -179,6 +198,49 @@ pub fn offer_audio(local: SocketAddr, origin: &mut SdpOrigin) -> Bytes {
          a=ptime:20\r\na=sendrecv\r\n",
         local.port()
     );
+    with_origin(rest, local, origin)
+}
+
+/// Our offer on `local` with exactly `codec` (same payload type number, name and clock rate)
+/// plus, when given, `telephone-event` on payload type `telephone_event` at the codec's
+/// clock rate (RFC 4733 §7.1.1), ptime 20, sendrecv. Codec parameters (`a=fmtp`) are not
+/// known here and not written; Opus gets its mandatory `/2` channel count (RFC 7587 §7).
+pub fn offer_codec(
+    local: SocketAddr,
+    origin: &mut SdpOrigin,
+    codec: &PayloadType,
+    telephone_event: Option<u8>,
+) -> Bytes {
+    let (addr_type, addr) = super::addr_fields(local.ip());
+    let clock = if codec.clock_rate == 0 {
+        8000
+    } else {
+        codec.clock_rate
+    };
+    let mut rest = String::with_capacity(256);
+    let _ = write!(
+        rest,
+        "s=switchboard\r\nc=IN {addr_type} {addr}\r\nt=0 0\r\nm=audio {} RTP/AVP {}",
+        local.port(),
+        codec.pt
+    );
+    // A telephone-event number equal to the codec's would be an invalid offer: left out.
+    let event = telephone_event.filter(|&e| e != codec.pt);
+    if let Some(e) = event {
+        let _ = write!(rest, " {e}");
+    }
+    let _ = write!(rest, "\r\na=rtpmap:{} {}/{clock}", codec.pt, codec.name);
+    if codec.name.eq_ignore_ascii_case("opus") {
+        rest.push_str("/2");
+    }
+    rest.push_str("\r\n");
+    if let Some(e) = event {
+        let _ = write!(
+            rest,
+            "a=rtpmap:{e} telephone-event/{clock}\r\na=fmtp:{e} 0-16\r\n"
+        );
+    }
+    rest.push_str("a=ptime:20\r\na=sendrecv\r\n");
     with_origin(rest, local, origin)
 }
 

@@ -156,3 +156,76 @@ fn late_offer_lists_g711_and_events() {
     let a = answer_audio(&body, local(), &mut SdpOrigin::new(4)).expect("answer");
     assert_eq!(a.codec.name, "PCMA");
 }
+
+#[test]
+fn preferred_codecs_win_in_the_offer_order() {
+    let body = offer(
+        "m=audio 4000 RTP/AVP 9 111 8 0 101\r\na=rtpmap:111 opus/48000/2\r\n\
+         a=rtpmap:101 telephone-event/8000\r\n",
+    );
+    let prefer = ["PCMU", "pcma"];
+    let a =
+        answer_audio_preferring(&body, local(), &mut SdpOrigin::new(1), &prefer).expect("answer");
+    assert_eq!(
+        (a.codec.pt, a.codec.name.as_str()),
+        (8, "PCMA"),
+        "offer order decides"
+    );
+    assert_eq!(a.telephone_event, Some(101));
+    assert!(
+        text(&a).contains("m=audio 30000 RTP/AVP 8 101\r\n"),
+        "{}",
+        text(&a)
+    );
+    // None of the preferred offered: the first codec the relay can carry.
+    let g722 = offer("m=audio 4000 RTP/AVP 13 9\r\n");
+    let a =
+        answer_audio_preferring(&g722, local(), &mut SdpOrigin::new(1), &prefer).expect("answer");
+    assert_eq!(a.codec.name, "G722");
+    let only_events = offer("m=audio 4000 RTP/AVP 101\r\na=rtpmap:101 telephone-event/8000\r\n");
+    assert!(matches!(
+        answer_audio_preferring(&only_events, local(), &mut SdpOrigin::new(1), &prefer),
+        Err(AnswerError::NoCodec)
+    ));
+}
+
+#[test]
+fn offer_codec_offers_exactly_that_codec_and_events() {
+    let codec = PayloadType {
+        pt: 8,
+        name: "PCMA".into(),
+        clock_rate: 8000,
+    };
+    let body = offer_codec(local(), &mut SdpOrigin::new(5), &codec, Some(101));
+    let t = String::from_utf8(body.to_vec()).expect("utf8");
+    for line in [
+        "m=audio 30000 RTP/AVP 8 101\r\n",
+        "a=rtpmap:8 PCMA/8000\r\n",
+        "a=rtpmap:101 telephone-event/8000\r\n",
+        "a=fmtp:101 0-16\r\n",
+        "a=ptime:20\r\n",
+        "a=sendrecv\r\n",
+    ] {
+        assert!(t.contains(line), "{line:?} missing in\n{t}");
+    }
+    let stream = parse_audio(&body).expect("valid").expect("audio");
+    assert_eq!(stream.rtp_addr(), Some(local()));
+    assert_eq!(stream.payloads.len(), 2);
+    assert_eq!(stream.telephone_event.map(|e| e.pt), Some(101));
+    // A dynamic codec keeps its number; Opus gets its channel count; no events asked.
+    let opus = PayloadType {
+        pt: 111,
+        name: "opus".into(),
+        clock_rate: 48000,
+    };
+    let body = offer_codec(local(), &mut SdpOrigin::new(5), &opus, None);
+    let t = String::from_utf8(body.to_vec()).expect("utf8");
+    assert!(
+        t.contains("m=audio 30000 RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\n"),
+        "{t}"
+    );
+    assert!(!t.contains("telephone-event"), "{t}");
+    // The answer of the phone we offered to takes the same codec.
+    let back = answer_audio(&body, local(), &mut SdpOrigin::new(6)).expect("answer");
+    assert_eq!(back.codec, opus);
+}

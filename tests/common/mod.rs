@@ -69,6 +69,23 @@ pub fn pbx_config_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp/pbx")
 }
 
+/// The shipped prompts (`dialplan/sounds`), given to every test PBX with `--sounds`: the
+/// test configuration has no sounds of its own.
+pub fn sounds_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("dialplan/sounds")
+}
+
+/// Runs `switchboard reload --data <data>` and returns its output (status 0 reloaded, 1
+/// rejected, 2 no PBX there).
+pub fn reload_data_dir(data: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("reload")
+        .arg("--data")
+        .arg(data)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run switchboard reload: {e}"))
+}
+
 /// A copy of `tests/sipp/pbx` in a temporary directory with `key = value` set in `[table]`
 /// (replacing the key if the table already sets it; adding the table if no file has it).
 pub fn pbx_config_with(table: &str, key: &str, value: &str) -> tempfile::TempDir {
@@ -334,6 +351,8 @@ fn spawn(config_dir: &Path, data: &Path, log_path: &Path) -> Child {
         .arg(config_dir)
         .arg("--data")
         .arg(data)
+        .arg("--sounds")
+        .arg(sounds_dir())
         .env(
             "RUST_LOG",
             std::env::var("RUST_LOG").unwrap_or_else(|_| "info,switchboard=debug".into()),
@@ -377,6 +396,17 @@ impl Pbx {
             }
             Err(e) => panic!("cannot check the switchboard process: {e}"),
         }
+    }
+
+    /// Runs `switchboard reload` against this PBX (its dialplan is re-read from the
+    /// `--config` directory) and returns the command's output.
+    pub fn reload(&self) -> std::process::Output {
+        reload_data_dir(self.data.path())
+    }
+
+    /// The `--config` directory (a patched copy's path when started with one).
+    pub fn config_dir(&self) -> &Path {
+        &self.config_dir
     }
 
     /// Process id of the PBX.

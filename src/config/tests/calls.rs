@@ -8,7 +8,20 @@ use super::*;
 fn calls_and_media_default_when_absent() {
     let c = load_ok(&[("a.toml", SIP)]);
     assert_eq!(c.calls, CallSettings::default());
-    assert_eq!(c.media, MediaSettings::default());
+    assert_eq!(c.media, MediaSettings::default_in(&c.dir));
+    assert_eq!(c.media.sounds_dir, c.dir.join("dialplan/sounds"));
+}
+
+#[test]
+fn sounds_dir_is_resolved_against_the_config_dir_and_need_not_exist() {
+    let load = |media: &str| load_ok(&[("a.toml", SIP), ("b.toml", media)]);
+    let c = load("[media]\nsounds_dir = \" prompts/en \"\n");
+    assert_eq!(c.media.sounds_dir, c.dir.join("prompts/en"));
+    assert!(!c.media.sounds_dir.exists());
+    let c = load("[media]\nsounds_dir = \"/srv/sounds\"\n");
+    assert_eq!(c.media.sounds_dir, std::path::PathBuf::from("/srv/sounds"));
+    let c = load("[media]\nrtp_timeout_secs = 9\n");
+    assert_eq!(c.media.sounds_dir, c.dir.join("dialplan/sounds"));
 }
 
 #[test]
@@ -36,6 +49,7 @@ fn bad_media_values_are_located() {
         ("[media]\nrtp_port_min = 80\n", 2),
         ("[calls]\nring_timeout_secs = 0\n", 2),
         ("[media]\nbogus = 1\n", 2),
+        ("[media]\nsounds_dir = \"  \"\n", 2),
     ];
     for (text, line) in cases {
         let errors = load_err(&[("a.toml", SIP), ("b.toml", text)]);

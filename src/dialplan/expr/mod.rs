@@ -115,9 +115,9 @@ pub enum ExprError {
         /// The field.
         field: CallerIdField,
     },
-    /// STRFTIME with a named time zone: only empty/`local`, `UTC`/`GMT` and fixed offsets
-    /// like `+02:00` are supported (there is no time zone database in the build).
-    #[error("unsupported time zone `{name}` (use local, UTC or an offset like +02:00)")]
+    /// STRFTIME with a time zone that is neither local, UTC, a fixed offset like `+02:00`
+    /// nor a zone of the system's tz database.
+    #[error("unknown time zone `{name}` (use local, UTC, an offset like +02:00, or a tz database name like Europe/Berlin)")]
     UnsupportedTimezone {
         /// The refused zone.
         name: String,

@@ -1,30 +1,21 @@
 //! `STRFTIME([epoch][,timezone[,format]])`: formats a Unix time with chrono's
 //! strftime-compatible specifiers. Uses only chrono and the parent's error type.
 //!
-//! Time zones: empty or `local` (the system zone), `UTC`/`GMT`/`Z`, and fixed offsets
-//! `+HH`, `+HHMM`, `+HH:MM` (optionally prefixed `UTC`/`GMT`). Named zones such as
-//! `Europe/Paris` are refused with [`ExprError::UnsupportedTimezone`]: the build has no
-//! time zone database (no chrono-tz). Asterisk's `%q` (fractional seconds) is chrono's
-//! `%3f`; `%Z` prints the offset for fixed and local zones.
+//! Time zones ([`crate::dialplan::zone`]): empty or `local` (the system zone), `UTC`/`GMT`/`Z`,
+//! fixed offsets `+HH`, `+HHMM`, `+HH:MM` (optionally prefixed `UTC`/`GMT`), and tz database
+//! names such as `Europe/Paris`; anything else is [`ExprError::UnsupportedTimezone`].
+//! Asterisk's `%q` (fractional seconds) is chrono's `%3f`; `%Z` prints the offset.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::format::{Item, StrftimeItems};
-use chrono::{DateTime, FixedOffset, Local, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 
 use super::ExprError;
+use crate::dialplan::zone::Zone;
 
 /// Asterisk's default format when none is given.
 const DEFAULT_FORMAT: &str = "%c";
-
-/// A time zone STRFTIME can render in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Zone {
-    /// The system's local zone.
-    Local,
-    /// A fixed offset from UTC (UTC itself is offset 0).
-    Fixed(FixedOffset),
-}
 
 /// Evaluates STRFTIME's argument text (already expanded) at `now`.
 pub(super) fn strftime(args: &str, now: SystemTime) -> Result<String, ExprError> {
@@ -78,41 +69,7 @@ fn parse_epoch(text: &str) -> Option<DateTime<Utc>> {
 
 /// Parses STRFTIME's time zone argument.
 pub(super) fn parse_zone(name: &str) -> Result<Zone, ExprError> {
-    let n = name.trim();
-    let refuse = || ExprError::UnsupportedTimezone { name: n.to_owned() };
-    if n.is_empty() || n.eq_ignore_ascii_case("local") {
-        return Ok(Zone::Local);
-    }
-    let upper = n.to_ascii_uppercase();
-    if matches!(upper.as_str(), "UTC" | "GMT" | "Z" | "ETC/UTC" | "ETC/GMT") {
-        return Ok(Zone::Fixed(FixedOffset::east_opt(0).ok_or_else(refuse)?));
-    }
-    let offset = upper
-        .strip_prefix("UTC")
-        .or_else(|| upper.strip_prefix("GMT"))
-        .unwrap_or(&upper);
-    let (sign, digits) = match offset.as_bytes().first() {
-        Some(b'+') => (1, &offset[1..]),
-        Some(b'-') => (-1, &offset[1..]),
-        _ => return Err(refuse()),
-    };
-    let digits: String = digits.chars().filter(|&c| c != ':').collect();
-    if !digits.bytes().all(|b| b.is_ascii_digit()) || !matches!(digits.len(), 1 | 2 | 4) {
-        return Err(refuse());
-    }
-    let (h, m) = digits.split_at(digits.len().min(2));
-    let hours: i32 = h.parse().map_err(|_| refuse())?;
-    let minutes: i32 = if m.is_empty() {
-        0
-    } else {
-        m.parse().map_err(|_| refuse())?
-    };
-    if hours > 14 || minutes > 59 {
-        return Err(refuse());
-    }
-    FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
-        .map(Zone::Fixed)
-        .ok_or_else(refuse)
+    Zone::parse(name).map_err(|e| ExprError::UnsupportedTimezone { name: e.name })
 }
 
 /// Formats `time` in `zone`, refusing invalid specifiers (chrono would panic on them).
@@ -123,15 +80,8 @@ fn format_time(time: DateTime<Utc>, zone: Zone, format: &str) -> Result<String, 
             .map_err(|_| ExprError::BadFormat {
                 format: format.to_owned(),
             })?;
-    let text = match zone {
-        Zone::Local => Local
-            .from_utc_datetime(&time.naive_utc())
-            .format_with_items(items.iter())
-            .to_string(),
-        Zone::Fixed(offset) => time
-            .with_timezone(&offset)
-            .format_with_items(items.iter())
-            .to_string(),
-    };
-    Ok(text)
+    Ok(zone
+        .local_time(time)
+        .format_with_items(items.iter())
+        .to_string())
 }

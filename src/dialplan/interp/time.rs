@@ -1,7 +1,7 @@
 //! `GotoIfTime` conditions: `times,weekdays,mdays,months[,timezone]`, each field `*` or
 //! `&`-separated values and ranges (`09:00-17:00`, `mon-fri`, `1-15`, `jan-mar`; ranges
-//! may wrap, `22:00-06:00`, `fri-mon`). Time zones: empty/`local`, `UTC`/`GMT` or a fixed
-//! offset (`+02:00`, `-0500`); there is no time zone database in the build.
+//! may wrap, `22:00-06:00`, `fri-mon`). Time zones: see [`crate::dialplan::zone`] (local,
+//! UTC, fixed offsets, tz database names such as `Europe/Berlin`).
 //!
 //! ```text
 //!  condition ──split ','──► fields ──each: '*' | range ('&' range)*──► all match? ──► bool
@@ -12,7 +12,9 @@
 
 use std::time::SystemTime;
 
-use chrono::{DateTime, Datelike, FixedOffset, Local, Timelike, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
+
+use crate::dialplan::zone::Zone;
 
 /// Weekday names, Sunday first (Asterisk's order).
 const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
@@ -52,15 +54,8 @@ pub(crate) fn matches(condition: &str, now: SystemTime) -> Result<bool, String> 
 /// The calendar values of `now` in `zone`.
 fn parts(now: SystemTime, zone: &str) -> Result<Parts, String> {
     let utc: DateTime<Utc> = now.into();
-    if zone.is_empty() || zone.eq_ignore_ascii_case("local") {
-        return Ok(of(&utc.with_timezone(&Local)));
-    }
-    if zone.eq_ignore_ascii_case("UTC") || zone.eq_ignore_ascii_case("GMT") {
-        return Ok(of(&utc));
-    }
-    let offset = fixed_offset(zone)
-        .ok_or_else(|| format!("unsupported time zone `{zone}` (local, UTC or +HH:MM)"))?;
-    Ok(of(&utc.with_timezone(&offset)))
+    let zone = Zone::parse(zone).map_err(|e| e.to_string())?;
+    Ok(of(&zone.local_time(utc)))
 }
 
 /// The calendar values of a date-time in any zone.
@@ -71,31 +66,6 @@ fn of<T: Datelike + Timelike>(t: &T) -> Parts {
         mday: t.day(),
         month: t.month(),
     }
-}
-
-/// `+HH:MM`, `-HH:MM`, `+HHMM` or `+HH`.
-fn fixed_offset(zone: &str) -> Option<FixedOffset> {
-    let (sign, rest) = match zone.as_bytes().first()? {
-        b'+' => (1, &zone[1..]),
-        b'-' => (-1, &zone[1..]),
-        _ => return None,
-    };
-    let digits: String = rest.chars().filter(|&c| c != ':').collect();
-    if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let (h, m) = match digits.len() {
-        2 => (digits.parse::<i32>().ok()?, 0),
-        4 => (
-            digits[..2].parse::<i32>().ok()?,
-            digits[2..].parse::<i32>().ok()?,
-        ),
-        _ => return None,
-    };
-    if h > 14 || m > 59 {
-        return None;
-    }
-    FixedOffset::east_opt(sign * (h * 3600 + m * 60))
 }
 
 /// Whether `value` is in `spec` (`*`, or `&`-separated values / `a-b` ranges).

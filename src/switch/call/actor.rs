@@ -13,9 +13,14 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
-use crate::media::relay::{Leg, MediaEvent, RelayConfig, RelaySession};
+use crate::dialplan::interp::Interpreter;
+use crate::media::player::{Player, RtpOut};
+use crate::media::recorder::Recording;
+use crate::media::relay::{Leg, MediaEvent, RelaySession};
 use crate::sip::dialog::{Dialog, DialogId};
-use crate::sip::endpoint::{InDialogRequest, IncomingRequest, ServerEvent, ServerTransaction};
+use crate::sip::endpoint::{
+    InDialogRequest, IncomingRequest, ServerEvent, ServerTransaction, ALLOW_CALLS,
+};
 use crate::sip::message::{new_tag, HeaderName, NameAddr, Request, Response};
 use crate::sip::registrar::AuthHeader;
 use crate::sip::transport::{Source, Target};
@@ -26,11 +31,19 @@ use crate::switch::errors::CallError;
 use crate::switch::events::{DialStatus, EventKind};
 
 use super::bleg::{self, BLeg};
+use super::dial::{DialOptions, Failure};
+use super::exec::Running;
 use super::in_dialog::{self, Passthrough, Side};
 use super::leg_channel::LegChannel;
+use super::local_media::LocalMedia;
 use super::registry::CallGuard;
-use super::route::{self, Origin, Route};
+use super::scope::DialOutcome;
 use super::{msgs, CallContext};
+
+/// The dialplan context of calls from extensions.
+pub const INTERNAL_CONTEXT: &str = "internal";
+/// The dialplan context of calls from trusted gateways.
+pub const TRUNK_CONTEXT: &str = "from-trunk";
 
 /// In-dialog requests queued for one call (both dialogs): a handful at a time is normal.
 const DIALOG_QUEUE: usize = 16;
@@ -40,6 +53,8 @@ const MEDIA_QUEUE: usize = 32;
 /// Where the call is; see the parent module's diagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Phase {
+    /// The dialplan runs an application other than `Dial` (or is between two).
+    Dialplan,
     /// B legs are being rung.
     Dialing,
     /// A B leg answered; the two legs are bridged.
@@ -79,8 +94,32 @@ pub(super) struct Call {
     pub bridge: Option<Bridge>,
     /// Late offer: the B leg whose 2xx waits for the caller's ACK (and its SDP answer).
     pub deferred_ack: Option<usize>,
-    /// The echo test's state: this call is answered by the switch itself (`echo`).
-    pub echo: Option<super::echo::EchoState>,
+    /// The caller-side SDP when the switch talks to the caller itself (`local_media`).
+    pub local: Option<LocalMedia>,
+    /// The call's position in the dialplan.
+    pub interp: Option<Interpreter>,
+    /// What the application in progress waits for (`exec`).
+    pub running: Running,
+    /// The application's timer (`Wait`, digit timeouts, `Record` limit...).
+    pub app_deadline: Option<Instant>,
+    /// Digits typed and not consumed yet (IVR menus, `Read`).
+    pub digits: String,
+    /// The prompt / tone / music being played to the caller.
+    pub player: Option<Player>,
+    /// RTP sequence and timestamp state towards the caller, kept between plays.
+    pub rtp_out: Option<RtpOut>,
+    /// A `Record` in progress.
+    pub recording: Option<Recording>,
+    /// The options of the current (or last) `Dial`.
+    pub dial: DialOptions,
+    /// First index in `b` of the current `Dial`'s legs.
+    pub dial_first: usize,
+    /// Final statuses of the current `Dial`'s targets that could not be rung at all.
+    pub pre_failed: Vec<u16>,
+    /// `DIALSTATUS` / `HANGUPCAUSE` of the last `Dial`.
+    pub outcome: DialOutcome,
+    /// The last failed `Dial` (the caller's final response if the dialplan ends there).
+    pub last_failure: Option<Failure>,
     pub phase: Phase,
     pub ring_deadline: Instant,
     pub linger_deadline: Instant,
@@ -90,7 +129,7 @@ pub(super) struct Call {
     guard: Option<CallGuard>,
 }
 
-/// The task of one call: authenticate, route, dial, bridge, tear down.
+/// The task of one call: authenticate, run the dialplan, tear down.
 pub(super) async fn run(ctx: Arc<CallContext>, item: IncomingRequest) {
     let guard = ctx.registry.call_started();
     let IncomingRequest {
@@ -123,14 +162,13 @@ pub(super) async fn run(ctx: Arc<CallContext>, item: IncomingRequest) {
             }
         }
     };
-    let origin = match (&gateway, &user) {
-        (Some(gw), _) => Origin::Gateway(gw),
-        (None, Some(user)) => Origin::Extension(user),
-        (None, None) => return,
+    let context = if gateway.is_some() {
+        TRUNK_CONTEXT
+    } else {
+        INTERNAL_CONTEXT
     };
     let dialed = msgs::user_of(&request.uri).unwrap_or_default().to_owned();
-    let route = route::route(&*ctx.config, origin, &dialed);
-    info!(dialed = %dialed, route = ?route, gateway = ?gateway, user = ?user, "call routed");
+    info!(dialed = %dialed, context, gateway = ?gateway, user = ?user, "call started");
     // RFC 3261 §8.2.6.1: 100 Trying carries the request's To unchanged (no tag).
     let mut trying = Response::for_request(&request, 100, None, None);
     trying
@@ -141,7 +179,7 @@ pub(super) async fn run(ctx: Arc<CallContext>, item: IncomingRequest) {
     else {
         return;
     };
-    call.start(route, &dialed).await;
+    call.start_dialplan(context, &dialed).await;
     call.run_loop().await;
     call.cleanup().await;
     debug!("call task done");
@@ -170,9 +208,9 @@ impl Call {
             },
             exten: dialed.clone(),
             context: if gateway_name.is_some() {
-                "from-trunk"
+                TRUNK_CONTEXT
             } else {
-                "internal"
+                INTERNAL_CONTEXT
             }
             .to_owned(),
             call_source: CallSource::Dialplan,
@@ -224,83 +262,24 @@ impl Call {
             passthrough: Vec::new(),
             bridge: None,
             deferred_ack: None,
-            echo: None,
-            phase: Phase::Dialing,
+            local: None,
+            interp: None,
+            running: Running::Idle,
+            app_deadline: None,
+            digits: String::new(),
+            player: None,
+            rtp_out: None,
+            recording: None,
+            dial: DialOptions::default(),
+            dial_first: 0,
+            pre_failed: Vec::new(),
+            outcome: DialOutcome::default(),
+            last_failure: None,
+            phase: Phase::Dialplan,
             caller,
             ctx,
             guard: Some(guard),
         })
-    }
-
-    /// Routes to destinations, allocates the relay and rings every destination.
-    async fn start(&mut self, route: Route, dialed: &str) {
-        if route == Route::Echo {
-            return self.start_echo().await;
-        }
-        let dests = match super::dest::destinations(&self.ctx, &route, &self.caller).await {
-            Ok(dests) => dests,
-            Err(error) => {
-                let error = match (&route, error) {
-                    (Route::NotFound, _) => CallError::NotFound {
-                        target: dialed.to_owned(),
-                    },
-                    (_, e) => e,
-                };
-                let cause = error.hangup_cause(HangupSide::Switch);
-                return self.fail_a(error.sip_status(), cause).await;
-            }
-        };
-        let relay = match (self.ctx.ports.allocate(), self.ctx.ports.allocate()) {
-            (Ok(a), Ok(b)) => RelaySession::start(
-                a,
-                b,
-                RelayConfig {
-                    media_timeout: Some(self.ctx.config.media.rtp_timeout),
-                    ..RelayConfig::default()
-                },
-                self.media_tx.clone(),
-                &self.ctx.lifecycle,
-            ),
-            (a, b) => {
-                let error = a.err().or(b.err());
-                warn!(error = ?error, "no RTP ports: 503");
-                let cause = CallError::Congestion.hangup_cause(HangupSide::Switch);
-                return self.fail_a(503, cause).await;
-            }
-        };
-        let offer = msgs::through_relay(
-            &self.a.request.headers,
-            &self.a.request.body,
-            relay.local_rtp(Leg::B),
-        );
-        let offer = match offer {
-            Ok(Some((stream, body))) => {
-                if let Some(stream) = &stream {
-                    relay.set_stream(Leg::A, stream);
-                }
-                Some(body)
-            }
-            Ok(None) => None,
-            Err(error) => {
-                debug!(%error, "caller's SDP unusable: 488");
-                self.relay = Some(relay);
-                let cause = CallError::NotAcceptable.hangup_cause(HangupSide::Switch);
-                return self.fail_a(488, cause).await;
-            }
-        };
-        self.relay = Some(relay);
-        let dialstrings: Vec<&str> = dests.iter().map(|d| d.dialstring.as_str()).collect();
-        let data = format!(
-            "{},{}",
-            dialstrings.join("&"),
-            self.ctx.config.calls.ring_timeout.as_secs()
-        );
-        self.a.channel.start_app("Dial", data, &self.ctx.bus).await;
-        for dest in dests {
-            let leg = bleg::start_leg(self, dest, offer.clone()).await;
-            self.b.push(leg);
-        }
-        self.check_all_failed().await;
     }
 
     /// The event loop; returns when the call is over and nothing is left to finish.
@@ -314,6 +293,9 @@ impl Call {
             let dialing = self.phase == Phase::Dialing;
             let ending = self.phase == Phase::Ending;
             let a_txn = self.a.txn.is_some();
+            let app_timer = !ending && self.app_deadline.is_some();
+            let app_deadline = self.app_deadline.unwrap_or(self.linger_deadline);
+            let playing = !ending && self.player.is_some();
             tokio::select! {
                 _ = shutdown.cancelled() => {
                     self.on_shutdown().await;
@@ -324,6 +306,10 @@ impl Call {
                 _ = tokio::time::sleep_until(self.ring_deadline), if dialing => {
                     self.on_ring_timeout().await
                 }
+                _ = tokio::time::sleep_until(app_deadline), if app_timer => {
+                    self.on_app_timeout().await
+                }
+                _ = player_finished(&mut self.player), if playing => self.on_player_done().await,
                 Some(req) = self.dialog_rx.recv() => self.on_in_dialog(req).await,
                 Some(ev) = self.media_rx.recv() => self.on_media(ev).await,
                 (i, ev) = in_dialog::next_passthrough(&mut self.passthrough),
@@ -337,7 +323,7 @@ impl Call {
         match ev {
             None => self.a.txn = None,
             Some(ServerEvent::Cancelled) => {
-                if self.phase == Phase::Dialing && !self.a.final_sent {
+                if self.phase != Phase::Ending && !self.a.final_sent {
                     // RFC 3261 §9.2: 487 to the INVITE; every ringing leg is CANCELled.
                     // RFC 3398 §8.2.6.1 via from_sip: 487 → ORIGINATOR_CANCEL.
                     let cause = HangupCause::from_sip(487, HangupSide::Caller);
@@ -352,7 +338,7 @@ impl Call {
             Some(ServerEvent::AckTimeout) => {
                 // The callee's dialog is confirmed with a plain ACK before its BYE.
                 self.on_caller_ack(None).await;
-                if self.phase == Phase::Answered {
+                if self.phase != Phase::Ending {
                     // RFC 3261 §13.3.1.4: no ACK for our 2xx: end the session with BYE.
                     warn!("no ACK from the caller: hanging up");
                     let cause = HangupCause::new(Q850::RecoveryOnTimerExpire, HangupSide::Device);
@@ -361,11 +347,11 @@ impl Call {
             }
             Some(ServerEvent::TransportError) => {
                 let cause = HangupCause::new(Q850::DestinationOutOfOrder, HangupSide::Device);
-                if self.phase == Phase::Dialing {
+                if self.phase != Phase::Ending && !self.a.final_sent {
                     self.cancel_pending(cause, DialStatus::Cancel).await;
                     self.a.final_sent = true;
                     self.end_call(cause, cause).await;
-                } else if self.phase == Phase::Answered {
+                } else if self.phase != Phase::Ending {
                     self.hangup_bridged(None, cause).await;
                 }
             }
@@ -373,16 +359,23 @@ impl Call {
     }
 
     async fn on_ring_timeout(&mut self) {
-        info!("ring timeout: 480 to the caller");
+        info!("ring timeout: Dial ends with NOANSWER");
         let cause = CallError::NoAnswer.hangup_cause(HangupSide::Switch);
         self.cancel_pending(cause, DialStatus::NoAnswer).await;
-        self.fail_a(480, cause).await;
+        self.dial_failed(480, cause, None, Some(DialStatus::NoAnswer))
+            .await;
     }
 
     async fn on_media(&mut self, ev: MediaEvent) {
         match ev {
             MediaEvent::Timeout { leg } => {
-                if self.phase != Phase::Answered {
+                // Leg B only counts while bridged; leg A whenever the caller is answered.
+                let answered = self.a.channel.channel().answered.is_some();
+                let relevant = match leg {
+                    Leg::A => answered && self.phase != Phase::Ending,
+                    Leg::B => self.phase == Phase::Answered,
+                };
+                if !relevant {
                     return;
                 }
                 info!(leg = ?leg, "media timeout: hanging up");
@@ -402,6 +395,9 @@ impl Call {
                     let kind = EventKind::Dtmf { digit, duration_ms };
                     super::leg_channel::publish(&self.ctx.bus, snapshot, kind).await;
                 }
+                if leg == Leg::A && self.phase == Phase::Dialplan {
+                    self.on_digit(digit).await;
+                }
             }
         }
     }
@@ -409,12 +405,12 @@ impl Call {
     async fn on_shutdown(&mut self) {
         let cause = HangupCause::new(Q850::SystemShutdown, HangupSide::Switch);
         match self.phase {
-            Phase::Dialing => {
+            Phase::Ending => {}
+            _ if !self.a.final_sent => {
                 self.cancel_pending(cause, DialStatus::Cancel).await;
                 self.fail_a(503, cause).await;
             }
-            Phase::Answered => self.hangup_bridged(None, cause).await,
-            Phase::Ending => {}
+            _ => self.hangup_bridged(None, cause).await,
         }
     }
 
@@ -424,7 +420,12 @@ impl Call {
     }
 
     /// [`Call::fail_a`] with the Contact of a relayed 3xx.
-    async fn fail_a_with(&mut self, status: u16, cause: HangupCause, contact: Option<String>) {
+    pub(super) async fn fail_a_with(
+        &mut self,
+        status: u16,
+        cause: HangupCause,
+        contact: Option<String>,
+    ) {
         if !self.a.final_sent {
             self.a.final_sent = true;
             let mut resp = msgs::response_to(
@@ -463,7 +464,19 @@ impl Call {
         if self.phase == Phase::Ending {
             return;
         }
+        if self.b.iter().any(BLeg::is_pending) {
+            self.cancel_pending(b_cause, DialStatus::Cancel).await;
+        }
         self.phase = Phase::Ending;
+        self.running = Running::Idle;
+        self.stop_player().await;
+        if self.recording.is_some() {
+            self.stop_recording().await;
+            self.a
+                .channel
+                .channel_mut()
+                .set_var("RECORD_STATUS", "HANGUP");
+        }
         let bus = self.ctx.bus.clone();
         let registry = self.ctx.registry.clone();
         if let Some(relay) = self.relay.take() {
@@ -473,17 +486,7 @@ impl Call {
                 self.b[w].channel.set_media(&stats.b);
             }
         }
-        if let (Some(mut br), Some(w)) = (self.bridge.take(), self.winner) {
-            for ch in [&mut self.a.channel, &mut self.b[w].channel] {
-                if let Ok(others) = bridge::part(&mut br, ch.channel_mut()) {
-                    let kind = EventKind::BridgeLeave {
-                        bridge: br.id().clone(),
-                        others,
-                    };
-                    super::leg_channel::publish(&bus, ch.snapshot(), kind).await;
-                }
-            }
-        }
+        self.unbridge().await;
         self.a.channel.hangup(a_cause, &bus).await;
         for leg in &mut self.b {
             leg.channel.hangup(b_cause, &bus).await;
@@ -508,12 +511,28 @@ impl Call {
         info!(
             a_cause = %self.a.channel.channel().hangup.unwrap_or(a_cause),
             legs = self.b.len(),
-            answered = self.winner.is_some() || self.echo.is_some(),
+            answered = self.a.channel.channel().answered.is_some(),
             live_calls = counts.calls,
             live_channels = counts.channels,
             ports_in_use = self.ctx.ports.in_use(),
             "call ended"
         );
+    }
+
+    /// Both legs leave the bridge (`BridgeLeave` for each), if they are in one.
+    pub(super) async fn unbridge(&mut self) {
+        let bus = self.ctx.bus.clone();
+        if let (Some(mut br), Some(w)) = (self.bridge.take(), self.winner) {
+            for ch in [&mut self.a.channel, &mut self.b[w].channel] {
+                if let Ok(others) = bridge::part(&mut br, ch.channel_mut()) {
+                    let kind = EventKind::BridgeLeave {
+                        bridge: br.id().clone(),
+                        others,
+                    };
+                    super::leg_channel::publish(&bus, ch.snapshot(), kind).await;
+                }
+            }
+        }
     }
 
     /// Releases what only the end of the task releases: loop-detection Call-IDs.
@@ -540,20 +559,56 @@ impl Call {
         }
     }
 
-    /// After a leg failed: when none is left ringing, the caller gets the best response.
+    /// After a leg failed: when none of this `Dial`'s legs is left ringing, the dial fails
+    /// with the best response (RFC 3261 §16.7) and the dialplan goes on.
     pub(super) async fn check_all_failed(&mut self) {
-        if self.phase != Phase::Dialing || self.b.iter().any(BLeg::is_pending) {
+        let legs = &self.b[self.dial_first.min(self.b.len())..];
+        if self.phase != Phase::Dialing || legs.iter().any(BLeg::is_pending) {
             return;
         }
-        let statuses: Vec<u16> = self.b.iter().filter_map(|l| l.status).collect();
+        let mut statuses: Vec<u16> = legs.iter().filter_map(|l| l.status).collect();
+        statuses.extend_from_slice(&self.pre_failed);
         let status = msgs::best_response(&statuses).unwrap_or(480);
         let cause = HangupCause::from_sip(status, HangupSide::Callee);
-        let redirect = self
-            .b
+        let redirect = legs
             .iter()
             .find(|l| l.status == Some(status))
             .and_then(|l| l.redirect.clone());
-        self.fail_a_with(status, cause, redirect).await;
+        self.dial_failed(status, cause, redirect, None).await;
+    }
+
+    /// A response to the caller's INVITE with our To tag and Contact (18x, 2xx).
+    pub(super) fn caller_response(&self, status: u16) -> Response {
+        msgs::response_to(
+            &self.a.request,
+            status,
+            None,
+            &self.a.to_tag,
+            Some(&self.a.contact),
+            &self.server,
+        )
+    }
+
+    /// A 200 for the caller's INVITE: Contact, Allow, and the session-timer answer given
+    /// `peer`'s 2xx (RFC 4028; a switch-made `200 OK` when the switch answers itself).
+    pub(super) fn caller_ok(&self, peer: &Response) -> Response {
+        let mut ok = self.caller_response(200);
+        ok.headers.push(HeaderName::Allow, ALLOW_CALLS);
+        msgs::copy_session_timer_answer(&self.a.request, peer, &mut ok);
+        ok
+    }
+
+    /// Sends a 2xx to the caller, its dialog created and registered first so the ACK and
+    /// BYE find the call.
+    pub(super) async fn answer_caller(&mut self, ok: Response) {
+        match Dialog::new_uas(&self.a.request, &ok, &self.a.contact) {
+            Ok(d) => {
+                self.register_dialog(d.id().clone()).await;
+                self.a.dialog = Some(d);
+            }
+            Err(error) => warn!(%error, "caller dialog not created"),
+        }
+        self.respond_a(ok).await;
     }
 
     /// Sends `resp` to the caller (provisional or final) on the A transaction.
@@ -573,6 +628,14 @@ impl Call {
 async fn next_server_event(txn: &mut Option<ServerTransaction>) -> Option<ServerEvent> {
     match txn {
         Some(txn) => txn.next_event().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Resolves when the player ran out of sound (pending when there is none).
+async fn player_finished(player: &mut Option<Player>) {
+    match player {
+        Some(player) => player.finished().await,
         None => std::future::pending().await,
     }
 }

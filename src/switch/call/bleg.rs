@@ -258,6 +258,14 @@ impl Call {
             ChannelState::Ringing
         };
         self.b[i].channel.set_state(state, &bus).await;
+        if self.dial.local {
+            // The caller hears the switch's ringback (or music) until the answer.
+            return;
+        }
+        if self.dial.ringing {
+            // Option r: a plain 180, never the callee's early media.
+            return self.send_ringing().await;
+        }
         let mut out = msgs::response_to(
             &self.a.request,
             resp.status,
@@ -350,16 +358,27 @@ impl Call {
         self.winner = Some(i);
         let elsewhere = HangupCause::new(Q850::AnsweredElsewhere, HangupSide::Switch);
         self.cancel_pending(elsewhere, DialStatus::Cancel).await;
-        let mut ok = msgs::response_to(
-            &self.a.request,
-            200,
-            None,
-            &self.a.to_tag,
-            Some(&self.a.contact),
-            &self.server,
-        );
-        ok.headers.push(HeaderName::Allow, ALLOW_CALLS);
-        msgs::copy_session_timer_answer(&self.a.request, &resp, &mut ok);
+        if self.dial.local {
+            // The caller's SDP is ours: the callee's answer only goes to the relay.
+            match crate::media::sdp::parse_audio(&resp.body) {
+                Ok(Some(stream)) => {
+                    if let Some(relay) = &self.relay {
+                        relay.set_stream(Leg::B, &stream);
+                    }
+                }
+                Ok(None) => {}
+                Err(error) => warn!(%error, "callee's SDP unusable"),
+            }
+            self.local_answered().await;
+            self.bridge_legs(i).await;
+            if let Some(relay) = &self.relay {
+                relay.arm_timeout();
+            }
+            self.phase = Phase::Answered;
+            self.running = super::exec::Running::Bridged;
+            return;
+        }
+        let mut ok = self.caller_ok(&resp);
         if let Some(relay) = &self.relay {
             match msgs::through_relay(&resp.headers, &resp.body, relay.local_rtp(Leg::A)) {
                 Ok(Some((stream, body))) => {
@@ -373,27 +392,20 @@ impl Call {
                 Err(error) => warn!(%error, "callee's SDP unusable"),
             }
         }
-        match Dialog::new_uas(&self.a.request, &ok, &self.a.contact) {
-            Ok(d) => {
-                // Registered before the 2xx leaves (commands are processed in order).
-                self.register_dialog(d.id().clone()).await;
-                self.a.dialog = Some(d);
-            }
-            Err(error) => warn!(%error, "caller dialog not created"),
-        }
-        self.respond_a(ok).await;
+        self.answer_caller(ok).await;
         self.bridge_legs(i).await;
         if let Some(relay) = &self.relay {
             relay.arm_timeout();
         }
         self.phase = Phase::Answered;
+        self.running = super::exec::Running::Bridged;
     }
 
     /// The caller's ACK for our 2xx: with a late offer, its SDP answer goes to the callee
     /// in the deferred ACK (through the relay).
     pub(super) async fn on_caller_ack(&mut self, ack: Option<Request>) {
-        if self.echo.is_some() {
-            return self.on_echo_ack(ack.as_ref());
+        if self.local.is_some() && self.winner.is_none() {
+            return self.on_local_ack(ack.as_ref());
         }
         let Some(i) = self.deferred_ack.take() else {
             return;
@@ -502,7 +514,7 @@ impl Call {
         if status >= 600 {
             // RFC 3261 §16.7 step 5: a 6xx ends the search; CANCEL the other branches.
             self.cancel_pending(cause, DialStatus::Cancel).await;
-            return self.fail_a(status, cause).await;
+            return self.dial_failed(status, cause, None, None).await;
         }
         self.check_all_failed().await;
     }

@@ -1,15 +1,64 @@
-//! Where a routed call rings: every registered contact of an extension (reached at the
+//! Where a `Dial` target rings: every registered contact of an extension (reached at the
 //! address and flow it registered from, for NATed and TCP/TLS phones), or a gateway.
 //!
-//! Depends on `sip::registrar` (location service), `config` (gateways).
+//! Dial strings are Asterisk's: `SIP/<extension>` (or `PJSIP/...`) and
+//! `SIP/<gateway>/<number>`; [`DialTarget::parse`] reads one, [`destinations`] resolves it.
+//!
+//! Depends on `sip::registrar` (location service), `config` (extensions, gateways).
 
 use crate::config::ListenTransport;
 use crate::sip::message::{NameAddr, Transport, Uri};
 use crate::sip::transport::Target;
 use crate::switch::errors::CallError;
 
-use super::route::Route;
 use super::CallContext;
+
+/// One `&`-separated part of a `Dial` argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum DialTarget {
+    /// `SIP/1000`: every registered contact of the extension.
+    Extension {
+        /// The extension number.
+        number: String,
+    },
+    /// `SIP/carrier/5551234`: the number through a gateway.
+    Gateway {
+        /// The gateway's name in the configuration.
+        gateway: String,
+        /// The number to dial there.
+        number: String,
+    },
+}
+
+impl DialTarget {
+    /// Parses `TECH/resource[/number]`; `None` for another technology or an empty part.
+    pub(super) fn parse(text: &str) -> Option<DialTarget> {
+        let (tech, rest) = text.trim().split_once('/')?;
+        if !tech.eq_ignore_ascii_case("SIP") && !tech.eq_ignore_ascii_case("PJSIP") {
+            return None;
+        }
+        match rest.split_once('/') {
+            None if !rest.is_empty() => Some(DialTarget::Extension {
+                number: rest.to_owned(),
+            }),
+            Some((gateway, number)) if !gateway.is_empty() && is_dialable(number) => {
+                Some(DialTarget::Gateway {
+                    gateway: gateway.to_owned(),
+                    number: number.to_owned(),
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A non-empty number of digits (and `*`, `#`, `+`).
+fn is_dialable(number: &str) -> bool {
+    !number.is_empty()
+        && number
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '*' | '#' | '+'))
+}
 
 /// Where one B leg rings.
 #[derive(Debug, Clone)]
@@ -27,18 +76,18 @@ pub(super) struct Dest {
     pub gateway: bool,
 }
 
-/// The destinations of `route`; an error when there is none to ring.
+/// The destinations of `target`; an error when there is none to ring.
 pub(super) async fn destinations(
     ctx: &CallContext,
-    route: &Route,
-    _caller: &str,
+    target: &DialTarget,
 ) -> Result<Vec<Dest>, CallError> {
-    match route {
-        // The echo test rings nobody: the actor answers it itself (see `echo`).
-        Route::NotFound | Route::Echo => Err(CallError::NotFound {
-            target: String::new(),
-        }),
-        Route::Extension { number } => {
+    match target {
+        DialTarget::Extension { number } => {
+            if ctx.config.extension(number).is_none() {
+                return Err(CallError::NotFound {
+                    target: number.clone(),
+                });
+            }
             let aor = ctx.registrar.aor_for(number);
             let to = Uri::parse(&aor)
                 .map(NameAddr::new)
@@ -70,13 +119,15 @@ pub(super) async fn destinations(
             }
             Ok(dests)
         }
-        Route::Gateway { gateway, number } => {
+        DialTarget::Gateway { gateway, number } => {
             let gw = ctx
                 .config
                 .gateways
                 .iter()
                 .find(|g| &g.name == gateway)
-                .ok_or(CallError::Congestion)?;
+                .ok_or_else(|| CallError::NotFound {
+                    target: gateway.clone(),
+                })?;
             let addr = match gw.ip {
                 Some(ip) => std::net::SocketAddr::new(ip, gw.port),
                 None => tokio::net::lookup_host(gw.address())
@@ -110,6 +161,36 @@ pub(super) async fn destinations(
                 number: number.clone(),
                 gateway: true,
             }])
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DialTarget;
+
+    #[test]
+    fn dial_strings_parse_as_asterisk_writes_them() {
+        let ext = |n: &str| DialTarget::Extension { number: n.into() };
+        assert_eq!(DialTarget::parse("SIP/1000"), Some(ext("1000")));
+        assert_eq!(DialTarget::parse(" PJSIP/1001 "), Some(ext("1001")));
+        assert_eq!(
+            DialTarget::parse("SIP/carrier/5551234"),
+            Some(DialTarget::Gateway {
+                gateway: "carrier".into(),
+                number: "5551234".into()
+            })
+        );
+        for bad in [
+            "",
+            "SIP/",
+            "IAX2/1000",
+            "1000",
+            "SIP/carrier/",
+            "SIP/carrier/55x",
+            "SIP//5",
+        ] {
+            assert_eq!(DialTarget::parse(bad), None, "{bad}");
         }
     }
 }

@@ -152,7 +152,7 @@ impl Call {
         let Some(txn) = txn else {
             return; // an ACK: nothing to pass on (the 2xx ACKs are hop by hop)
         };
-        let Some(side) = side_of(self, &request).filter(|_| self.phase == Phase::Answered) else {
+        let Some(side) = side_of(self, &request).filter(|_| self.phase != Phase::Ending) else {
             let resp = msgs::response_to(&request, 481, None, "", None, &self.server);
             let _ = txn.respond(resp).await;
             return;
@@ -170,10 +170,19 @@ impl Call {
             let resp = msgs::response_to(&request, 200, None, "", None, &self.server);
             let _ = txn.respond(resp).await;
             let cause = HangupCause::normal(side.hangup_side());
+            if side == Side::B && self.dial.go_on && self.phase == Phase::Answered {
+                // Dial option g: the caller goes on in the dialplan.
+                return self.callee_left(cause).await;
+            }
             return self.hangup_bridged(Some(side), cause).await;
         }
-        if self.echo.is_some() {
-            return self.on_echo_request(request, txn).await;
+        if self.winner.is_none() || self.phase != Phase::Answered {
+            if self.local.is_some() {
+                return self.on_local_request(request, txn).await;
+            }
+            let resp = msgs::response_to(&request, 491, None, "", None, &self.server);
+            let _ = txn.respond(resp).await;
+            return;
         }
         let pending_invite = self
             .passthrough

@@ -147,6 +147,13 @@ impl LegChannel {
         publish(bus, self.channel.snapshot(), kind).await;
     }
 
+    /// Publishes `AppEnd` for the application started with [`Self::start_app`], if any.
+    pub async fn end_app(&mut self, bus: &EventBus) {
+        if let Some(app) = self.app_running.take() {
+            publish(bus, self.channel.snapshot(), EventKind::AppEnd { app }).await;
+        }
+    }
+
     /// Publishes `DialBegin` on this (caller) channel for `callee`.
     pub async fn dial_begin(&self, callee: &LegChannel, dialstring: String, bus: &EventBus) {
         publish(
