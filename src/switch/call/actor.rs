@@ -18,10 +18,8 @@ use crate::media::player::{Player, RtpOut};
 use crate::media::recorder::Recording;
 use crate::media::relay::{Leg, MediaEvent, RelaySession};
 use crate::sip::dialog::{Dialog, DialogId};
-use crate::sip::endpoint::{
-    InDialogRequest, IncomingRequest, ServerEvent, ServerTransaction, ALLOW_CALLS,
-};
-use crate::sip::message::{new_tag, HeaderName, NameAddr, Request, Response};
+use crate::sip::endpoint::{InDialogRequest, IncomingRequest, ServerEvent, ServerTransaction};
+use crate::sip::message::{new_tag, NameAddr, Request, Response};
 use crate::sip::registrar::AuthHeader;
 use crate::sip::transport::{Source, Target};
 use crate::switch::bridge::{self, Bridge};
@@ -414,40 +412,6 @@ impl Call {
         }
     }
 
-    /// Sends a final failure `status` to the caller and ends the call.
-    pub(super) async fn fail_a(&mut self, status: u16, cause: HangupCause) {
-        self.fail_a_with(status, cause, None).await;
-    }
-
-    /// [`Call::fail_a`] with the Contact of a relayed 3xx.
-    pub(super) async fn fail_a_with(
-        &mut self,
-        status: u16,
-        cause: HangupCause,
-        contact: Option<String>,
-    ) {
-        if !self.a.final_sent {
-            self.a.final_sent = true;
-            let mut resp = msgs::response_to(
-                &self.a.request,
-                status,
-                None,
-                &self.a.to_tag,
-                None,
-                &self.server,
-            );
-            if let Some(contact) = contact.filter(|c| !c.is_empty()) {
-                resp.headers.push(HeaderName::Contact, contact);
-            }
-            if let Some(txn) = &self.a.txn {
-                if let Err(error) = txn.respond(resp).await {
-                    debug!(%error, "final response not sent");
-                }
-            }
-        }
-        self.end_call(cause, cause).await;
-    }
-
     /// BYE to the sides other than `from` (both when `None`), then tear down.
     pub(super) async fn hangup_bridged(&mut self, from: Option<Side>, cause: HangupCause) {
         for side in [Side::A, Side::B] {
@@ -575,52 +539,6 @@ impl Call {
             .find(|l| l.status == Some(status))
             .and_then(|l| l.redirect.clone());
         self.dial_failed(status, cause, redirect, None).await;
-    }
-
-    /// A response to the caller's INVITE with our To tag and Contact (18x, 2xx).
-    pub(super) fn caller_response(&self, status: u16) -> Response {
-        msgs::response_to(
-            &self.a.request,
-            status,
-            None,
-            &self.a.to_tag,
-            Some(&self.a.contact),
-            &self.server,
-        )
-    }
-
-    /// A 200 for the caller's INVITE: Contact, Allow, and the session-timer answer given
-    /// `peer`'s 2xx (RFC 4028; a switch-made `200 OK` when the switch answers itself).
-    pub(super) fn caller_ok(&self, peer: &Response) -> Response {
-        let mut ok = self.caller_response(200);
-        ok.headers.push(HeaderName::Allow, ALLOW_CALLS);
-        msgs::copy_session_timer_answer(&self.a.request, peer, &mut ok);
-        ok
-    }
-
-    /// Sends a 2xx to the caller, its dialog created and registered first so the ACK and
-    /// BYE find the call.
-    pub(super) async fn answer_caller(&mut self, ok: Response) {
-        match Dialog::new_uas(&self.a.request, &ok, &self.a.contact) {
-            Ok(d) => {
-                self.register_dialog(d.id().clone()).await;
-                self.a.dialog = Some(d);
-            }
-            Err(error) => warn!(%error, "caller dialog not created"),
-        }
-        self.respond_a(ok).await;
-    }
-
-    /// Sends `resp` to the caller (provisional or final) on the A transaction.
-    pub(super) async fn respond_a(&mut self, resp: Response) {
-        if resp.status >= 200 {
-            self.a.final_sent = true;
-        }
-        if let Some(txn) = &self.a.txn {
-            if let Err(error) = txn.respond(resp).await {
-                debug!(%error, "response to the caller not sent");
-            }
-        }
     }
 }
 

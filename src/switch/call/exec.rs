@@ -22,7 +22,6 @@
 //!
 //! Depends on `dialplan` (interpreter), `media` (player, recorder, sounds) and the actor.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,8 +42,7 @@ use super::scope::CallScope;
 pub(super) const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long to wait for the next digit of an extension being dialled in an IVR.
 pub(super) const DIGIT_TIMEOUT: Duration = Duration::from_secs(3);
-/// The prompt played before `Record` (unless option `q`).
-const BEEP: &str = "beep";
+
 /// The music-on-hold sound (looped).
 const MOH: &str = "moh";
 
@@ -283,7 +281,7 @@ impl Call {
     }
 
     /// Sets what the application waits for, with an optional timer.
-    fn wait_for(&mut self, running: Running, timeout: Option<Duration>) {
+    pub(super) fn wait_for(&mut self, running: Running, timeout: Option<Duration>) {
         self.running = running;
         self.app_deadline = timeout.map(|t| Instant::now() + t);
     }
@@ -555,103 +553,5 @@ impl Call {
         }
         channel.set_var("READSTATUS", status);
         self.app_done().await;
-    }
-
-    /// `Record(file.wav[,silence[,maxduration[,options]]])`: the caller's audio into a WAV
-    /// file under the recordings directory; `RECORDED_FILE` names it (without extension).
-    async fn start_record(&mut self, file: &str, data: &str) -> Step {
-        let args: Vec<&str> = data.split(',').collect();
-        let max = args
-            .get(2)
-            .and_then(|m| m.trim().parse::<u64>().ok())
-            .filter(|m| *m > 0)
-            .map(Duration::from_secs);
-        let quiet = args.get(3).is_some_and(|o| o.contains('q'));
-        let Some(path) = self.recording_path(file) else {
-            warn!(
-                file,
-                "Record: refused file name (must be a relative name ending in .wav)"
-            );
-            self.a
-                .channel
-                .channel_mut()
-                .set_var("RECORD_STATUS", "ERROR");
-            return Step::Done;
-        };
-        if !self.local_media(true).await {
-            return Step::Wait;
-        }
-        let (Some(relay), Some((codec, _))) = (&self.relay, self.local_codec()) else {
-            warn!("Record: the call's codec is not G.711; nothing recorded");
-            self.a
-                .channel
-                .channel_mut()
-                .set_var("RECORD_STATUS", "ERROR");
-            return Step::Done;
-        };
-        let (tx, rx) = tokio::sync::mpsc::channel(256);
-        relay.set_tap(Leg::A, Some(tx));
-        let recording =
-            crate::media::recorder::record(path.clone(), codec, rx, &self.ctx.lifecycle);
-        self.recording = Some(recording);
-        let name = path.with_extension("");
-        self.a
-            .channel
-            .channel_mut()
-            .set_var("RECORDED_FILE", name.to_string_lossy());
-        info!(path = %path.display(), "recording");
-        if !quiet {
-            let beep = self.load_sounds(&[BEEP.to_owned()]);
-            if !beep.is_empty() {
-                self.start_player(Source::Sounds(beep)).await;
-            }
-        }
-        self.wait_for(Running::Record, max);
-        Step::Wait
-    }
-
-    /// Where `Record(file)` writes: `<recordings>/<file>` with `%d` replaced by a number
-    /// that makes it new; `None` for absolute names, `..`, or a format other than WAV.
-    fn recording_path(&self, file: &str) -> Option<PathBuf> {
-        let file = file.trim();
-        let ok_ext = file.to_ascii_lowercase().ends_with(".wav");
-        let relative = std::path::Path::new(file)
-            .components()
-            .all(|c| matches!(c, std::path::Component::Normal(_)));
-        if !ok_ext || !relative || file.is_empty() {
-            return None;
-        }
-        if !file.contains("%d") {
-            return Some(self.ctx.recordings.join(file));
-        }
-        (0..100_000u32)
-            .map(|n| self.ctx.recordings.join(file.replace("%d", &n.to_string())))
-            .find(|p| !p.exists())
-    }
-
-    /// Ends `Record`: tap removed, file finished, `RECORD_STATUS`.
-    pub(super) async fn finish_record(&mut self, status: &str) {
-        self.stop_player().await;
-        self.stop_recording().await;
-        self.a
-            .channel
-            .channel_mut()
-            .set_var("RECORD_STATUS", status);
-        if self.phase != Phase::Ending {
-            self.app_done().await;
-        }
-    }
-
-    /// Stops a recording in progress (also at hang-up), logging its result.
-    pub(super) async fn stop_recording(&mut self) {
-        if let Some(relay) = &self.relay {
-            relay.set_tap(Leg::A, None);
-        }
-        if let Some(recording) = self.recording.take() {
-            match recording.stop().await {
-                Ok(summary) => info!(?summary, "recording finished"),
-                Err(error) => warn!(%error, "recording failed"),
-            }
-        }
     }
 }

@@ -46,6 +46,7 @@
 
 mod actor;
 mod bleg;
+mod caller;
 mod dest;
 mod dial;
 mod dispatch;
@@ -54,6 +55,7 @@ mod in_dialog;
 pub mod leg_channel;
 mod local_media;
 pub mod msgs;
+mod record;
 pub mod registry;
 pub mod scope;
 
