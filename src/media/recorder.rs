@@ -9,6 +9,10 @@
 //! packets) is filled with silence, a larger one (a new stream) is joined without a gap,
 //! and packets older than what was written (late, duplicated) are dropped.
 //!
+//! [`Recording::silent_for`] resolves once the audio has been quiet for a while (the
+//! `silence` argument of `Record`): a packet is quiet when the mean magnitude of its samples
+//! is below [`SILENCE_LEVEL`]; filled gaps count as quiet.
+//!
 //! The task ends when [`Recording::stop`] is called (after writing what is already queued),
 //! when the tap's sender goes away (tap removed, relay closed), or at shutdown; the header is
 //! patched in every case.
@@ -23,13 +27,16 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::fs::File;
 use tokio::io::{AsyncSeekExt, AsyncWriteExt, BufWriter};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 /// Longest timestamp gap filled with silence: 5 s at 8 kHz.
 pub const MAX_GAP: u32 = 5 * 8000;
+/// Mean absolute sample value below which a packet counts as silence (about -40 dBFS:
+/// line noise and breathing, not speech).
+pub const SILENCE_LEVEL: u32 = 320;
 /// Size of the canonical PCM WAV header.
 pub const WAV_HEADER_LEN: u64 = 44;
 /// Payload type of comfort noise (RFC 3389), which is not recorded.
@@ -75,12 +82,23 @@ pub struct Recording {
     stop: CancellationToken,
     /// Taken by [`Recording::stop`] (`Drop` forbids moving it out otherwise).
     task: Option<JoinHandle<Result<RecordingSummary, RecordError>>>,
+    /// Samples of silence at the end of what was recorded so far.
+    quiet: watch::Receiver<u64>,
 }
 
 impl Recording {
     /// The file being written.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Resolves once the last `duration` of recorded audio was silence (see the module docs);
+    /// never when `duration` is zero or the recording ended. Cancel-safe.
+    pub async fn silent_for(&mut self, duration: Duration) {
+        let samples = (duration.as_millis() * 8) as u64;
+        if samples == 0 || self.quiet.wait_for(|&q| q >= samples).await.is_err() {
+            std::future::pending::<()>().await;
+        }
     }
 
     /// Stops recording: writes what is already queued, patches the header, returns the
@@ -111,11 +129,14 @@ pub fn record(
     lifecycle: &Lifecycle,
 ) -> Recording {
     let stop = lifecycle.shutdown.child_token();
-    let task = run(path.clone(), codec, rx, stop.clone()).instrument(tracing::Span::current());
+    let (quiet_tx, quiet) = watch::channel(0);
+    let task =
+        run(path.clone(), codec, rx, stop.clone(), quiet_tx).instrument(tracing::Span::current());
     Recording {
         path,
         stop,
         task: Some(lifecycle.tracker.spawn(task)),
+        quiet,
     }
 }
 
@@ -147,6 +168,8 @@ struct Timeline {
     data: u64,
     /// Reused output buffer.
     buf: Vec<u8>,
+    /// Samples of silence at the end of what was written.
+    quiet: u64,
 }
 
 impl Timeline {
@@ -169,9 +192,18 @@ impl Timeline {
             }
         }
         self.next_ts = Some(packet.timestamp.wrapping_add(packet.payload.len() as u32));
+        self.quiet += self.buf.len() as u64 / 2; // the gap filled so far
+        let mut magnitude: u64 = 0;
         for &code in packet.payload.iter() {
-            self.buf
-                .extend_from_slice(&codec.decode(code).to_le_bytes());
+            let sample = codec.decode(code);
+            magnitude += u64::from(sample.unsigned_abs());
+            self.buf.extend_from_slice(&sample.to_le_bytes());
+        }
+        let n = packet.payload.len() as u64;
+        if n > 0 && magnitude / n >= u64::from(SILENCE_LEVEL) {
+            self.quiet = 0;
+        } else {
+            self.quiet += n;
         }
         let room = MAX_DATA_BYTES.saturating_sub(self.data) as usize;
         self.buf.truncate(room);
@@ -186,6 +218,7 @@ async fn run(
     codec: PlayCodec,
     mut rx: mpsc::Receiver<TapPacket>,
     stop: CancellationToken,
+    quiet: watch::Sender<u64>,
 ) -> Result<RecordingSummary, RecordError> {
     let io = |source| RecordError::Io {
         path: path.clone(),
@@ -201,6 +234,7 @@ async fn run(
         next_ts: None,
         data: 0,
         buf: Vec::with_capacity(4 * 160),
+        quiet: 0,
     };
     loop {
         let packet = tokio::select! {
@@ -214,6 +248,7 @@ async fn run(
         file.write_all(timeline.bytes_for(&packet))
             .await
             .map_err(io)?;
+        quiet.send_replace(timeline.quiet);
     }
     // Stopped: what the relay already queued belongs to the recording.
     while let Ok(packet) = rx.try_recv() {

@@ -4,6 +4,7 @@
 use super::*;
 use crate::media::g711;
 use crate::media::sound::parse_wav;
+use tokio::time::timeout;
 
 fn packet(pt: u8, seq: u16, timestamp: u32, payload: Vec<u8>) -> TapPacket {
     TapPacket {
@@ -132,4 +133,55 @@ fn header_is_the_canonical_pcm_header() {
     let mut file = h.to_vec();
     file.extend_from_slice(&[0; 16000]);
     assert_eq!(parse_wav(&file).unwrap().len(), 8000);
+}
+
+#[tokio::test]
+async fn silence_is_detected_after_the_voice_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let lifecycle = Lifecycle::new();
+    let (tx, rx) = mpsc::channel(64);
+    let mut recording = record(dir.path().join("s.wav"), PlayCodec::Pcmu, rx, &lifecycle);
+    let (loud, quiet) = (g711::ulaw_encode(3000), g711::ulaw_encode(100));
+    let mut ts = 0;
+    let mut send = |code: u8, n: usize| {
+        let packets: Vec<TapPacket> = (0..n)
+            .map(|_| {
+                ts += 160;
+                packet(0, ts as u16, ts, vec![code; 160])
+            })
+            .collect();
+        packets
+    };
+    for p in send(quiet, 10).into_iter().chain(send(loud, 5)) {
+        tx.send(p).await.unwrap();
+    }
+    // 200 ms of quiet before the voice does not count once the voice came.
+    for p in send(quiet, 25) {
+        tx.send(p).await.unwrap();
+    }
+    timeout(
+        Duration::from_secs(5),
+        recording.silent_for(Duration::from_millis(500)),
+    )
+    .await
+    .expect("0.5 s of silence after the voice");
+    assert!(
+        timeout(
+            Duration::from_millis(300),
+            recording.silent_for(Duration::from_millis(700))
+        )
+        .await
+        .is_err(),
+        "only 0.5 s of silence so far"
+    );
+    // A 300 ms gap (filled with silence) then a quiet packet: 0.5 + 0.3 + 0.02 s.
+    ts += 2400;
+    tx.send(packet(0, 99, ts, vec![quiet; 160])).await.unwrap();
+    timeout(
+        Duration::from_secs(5),
+        recording.silent_for(Duration::from_millis(800)),
+    )
+    .await
+    .expect("gap counts as silence");
+    recording.stop().await.unwrap();
 }

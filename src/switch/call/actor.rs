@@ -108,6 +108,8 @@ pub(super) struct Call {
     pub rtp_out: Option<RtpOut>,
     /// A `Record` in progress.
     pub recording: Option<Recording>,
+    /// `Record`'s silence limit: this much silence ends the recording.
+    pub record_silence: Option<Duration>,
     /// The options of the current (or last) `Dial`.
     pub dial: DialOptions,
     /// First index in `b` of the current `Dial`'s legs.
@@ -268,6 +270,7 @@ impl Call {
             player: None,
             rtp_out: None,
             recording: None,
+            record_silence: None,
             dial: DialOptions::default(),
             dial_first: 0,
             pre_failed: Vec::new(),
@@ -294,6 +297,9 @@ impl Call {
             let app_timer = !ending && self.app_deadline.is_some();
             let app_deadline = self.app_deadline.unwrap_or(self.linger_deadline);
             let playing = !ending && self.player.is_some();
+            let silence = self
+                .record_silence
+                .filter(|_| !ending && self.recording.is_some());
             tokio::select! {
                 _ = shutdown.cancelled() => {
                     self.on_shutdown().await;
@@ -308,6 +314,9 @@ impl Call {
                     self.on_app_timeout().await
                 }
                 _ = player_finished(&mut self.player), if playing => self.on_player_done().await,
+                _ = recording_silent(&mut self.recording, silence), if silence.is_some() => {
+                    self.finish_record("SILENCE").await
+                }
                 Some(req) = self.dialog_rx.recv() => self.on_in_dialog(req).await,
                 Some(ev) = self.media_rx.recv() => self.on_media(ev).await,
                 (i, ev) = in_dialog::next_passthrough(&mut self.passthrough),
@@ -555,6 +564,14 @@ async fn player_finished(player: &mut Option<Player>) {
     match player {
         Some(player) => player.finished().await,
         None => std::future::pending().await,
+    }
+}
+
+/// Resolves when the recording has heard `silence` of silence (pending otherwise).
+async fn recording_silent(recording: &mut Option<Recording>, silence: Option<Duration>) {
+    match (recording, silence) {
+        (Some(recording), Some(silence)) => recording.silent_for(silence).await,
+        _ => std::future::pending().await,
     }
 }
 

@@ -94,6 +94,7 @@ impl Call {
             match sdp::answer_audio_preferring(&request.body, local, &mut origin, &PREFERRED) {
                 Ok(answer) => {
                     relay.set_stream(Leg::A, &answer.offer);
+                    relay.set_codec(Leg::A, Some(answer.codec.clone()));
                     debug!(codec = %answer.codec.name, direction = answer.direction.as_str(), "local answer");
                     (answer.body, Some(answer.codec), answer.telephone_event)
                 }
@@ -309,6 +310,7 @@ impl Call {
             {
                 Ok(answer) => {
                     relay.set_stream(Leg::A, &answer.offer);
+                    relay.set_codec(Leg::A, Some(answer.codec.clone()));
                     state.codec = Some(answer.codec.clone());
                     state.telephone_event = answer.telephone_event;
                     (answer.body, Some(answer.offer.is_hold()))

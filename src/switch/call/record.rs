@@ -1,7 +1,9 @@
 //! The `Record` application: the caller's audio (the relay's tap on leg A) into a WAV file
 //! under `<data>/recordings`, ended by `#`, the time limit or the hang-up, with
 //! `RECORDED_FILE` (the path without `.wav`, for CDR custom fields) and `RECORD_STATUS`
-//! (`DTMF`, `TIMEOUT`, `HANGUP`, `ERROR`) as Asterisk sets them.
+//! (`DTMF`, `SILENCE`, `TIMEOUT`, `HANGUP`, `ERROR`) as Asterisk sets them. The second
+//! argument is the seconds of silence that end the recording (0: none), the third the
+//! longest recording (0: none), the fourth options (`q`: no beep).
 //!
 //! Depends on `media` (relay tap, recorder, player for the beep) and the actor.
 
@@ -30,6 +32,11 @@ impl Call {
             .filter(|m| *m > 0)
             .map(Duration::from_secs);
         let quiet = args.get(3).is_some_and(|o| o.contains('q'));
+        self.record_silence = args
+            .get(1)
+            .and_then(|m| m.trim().parse::<u64>().ok())
+            .filter(|m| *m > 0)
+            .map(Duration::from_secs);
         let Some(path) = self.recording_path(file) else {
             warn!(
                 file,
@@ -107,6 +114,7 @@ impl Call {
 
     /// Stops a recording in progress (also at hang-up), logging its result.
     pub(super) async fn stop_recording(&mut self) {
+        self.record_silence = None;
         if let Some(relay) = &self.relay {
             relay.set_tap(Leg::A, None);
         }
