@@ -11,6 +11,7 @@
 //!   current UTC time), switched by a reload;
 //! - reload during a call (`8004`): the call in progress finishes on the dialplan it started
 //!   with, the next call uses the new one;
+//! - digit collection (`8007` menu: `i` with `INVALID_EXTEN`, `t`; `8008`: `Read`);
 //! - `Record` (`8005`): the caller's RTP into a WAV file whose name a CDR custom field stores.
 //!
 //! Run: `cargo test --test dialplan_calls` (needs `sipp`; fixed ports: never at the same time
@@ -117,6 +118,31 @@ fn dialstatus_noanswer_branch() {
         Some("dial-NOANSWER"),
         "{legs:#?}"
     );
+}
+
+/// A short menu (`8007`): the digit 1 is no choice there, so the caller lands in `i` with
+/// `INVALID_EXTEN`; without a digit, in `t` after `WaitExten(2)`.
+#[test]
+fn menu_digit_collection_invalid_and_timeout() {
+    let mut pbx = Pbx::start_with(pbx_config_extra(""));
+    call_from_1001("8007", "uac_dtmf1_wait_bye.xml").assert_success();
+    call_from_1001("8007", "uac_pbx_answers_wait_bye.xml").assert_success();
+    let legs = stop_and_read_inbound(&mut pbx);
+    let userfields: Vec<_> = legs.iter().map(|r| field(r, "userfield")).collect();
+    assert_eq!(
+        userfields,
+        vec![Some("invalid-1"), Some("timeout")],
+        "{legs:#?}"
+    );
+}
+
+/// `Read(NUM,beep,2,,,2)` (`8008`): one digit, then the 2 s timeout: `NUM=1`, `READSTATUS=OK`.
+#[test]
+fn read_collects_digits_until_the_timeout() {
+    let mut pbx = Pbx::start_with(pbx_config_extra(""));
+    call_from_1001("8008", "uac_dtmf1_wait_bye.xml").assert_success();
+    let legs = stop_and_read_inbound(&mut pbx);
+    assert_eq!(field(&legs[0], "userfield"), Some("read-1-OK"), "{legs:#?}");
 }
 
 /// `Dial(SIP/1000,,g)`: when the callee hangs up the caller goes on in the dialplan (which
