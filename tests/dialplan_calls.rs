@@ -145,6 +145,18 @@ fn read_collects_digits_until_the_timeout() {
     assert_eq!(field(&legs[0], "userfield"), Some("read-1-OK"), "{legs:#?}");
 }
 
+/// A loop of applications that complete at once (`Answer` + `Goto(1)`, `8009`) is cut off:
+/// the caller gets a BYE and the PBX goes on taking calls.
+#[test]
+fn endless_dialplan_loop_is_cut_off() {
+    let mut pbx = Pbx::start_with(pbx_config_extra(""));
+    call_from_1001("8009", "uac_pbx_answers_wait_bye.xml").assert_success();
+    call_from_1001("8003", "call_uac_486.xml").assert_success();
+    assert!(pbx.log().contains("dialplan loops without waiting"));
+    let status = pbx.terminate();
+    assert!(status.success(), "switchboard exited with {status}");
+}
+
 /// `Dial(SIP/1000,,g)`: when the callee hangs up the caller goes on in the dialplan (which
 /// records it and hangs up: the caller gets the PBX's BYE).
 #[test]

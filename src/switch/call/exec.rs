@@ -43,6 +43,11 @@ pub(super) const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long to wait for the next digit of an extension being dialled in an IVR.
 pub(super) const DIGIT_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// Applications that complete at once (`Answer`, `Queue`, ...) one `advance` may run in a row
+/// before the dialplan is taken for a loop (the interpreter's own step budget covers the
+/// applications it runs itself).
+const MAX_IMMEDIATE_APPS: u32 = 1_000;
+
 /// The music-on-hold sound (looped).
 const MOH: &str = "moh";
 
@@ -114,9 +119,18 @@ impl Call {
 
     /// Runs the interpreter until an application waits for something or the dialplan ends.
     pub(super) async fn advance(&mut self) {
-        loop {
+        for done_at_once in 0.. {
             if self.phase == Phase::Ending {
                 return;
+            }
+            if done_at_once == MAX_IMMEDIATE_APPS {
+                // e.g. `same => n,Answer()` + `Goto(1)`: every step completes without waiting,
+                // which would hold this task (and its worker thread) forever.
+                warn!(
+                    limit = MAX_IMMEDIATE_APPS,
+                    "dialplan loops without waiting: hanging up"
+                );
+                return self.finish_dialplan(None).await;
             }
             self.running = Running::Idle;
             self.app_deadline = None;
