@@ -179,11 +179,11 @@ impl Endpoint {
         }
         let owner = owner.clone();
         let (txn, entry) = self.server_txn(key, &request, dest);
-        let item = InDialogRequest {
+        let item = Box::new(InDialogRequest {
             request,
             source: source.clone(),
             txn: Some(txn),
-        };
+        });
         let rejected = match owner.try_send(item) {
             Ok(()) => {
                 self.uas.insert(key.clone(), entry);
@@ -221,11 +221,11 @@ impl Endpoint {
         let owner = dialog_of(&ack).and_then(|id| self.dialogs.get(&id));
         match (owner, origin) {
             (Some(owner), Some((source, _))) => {
-                let item = InDialogRequest {
+                let item = Box::new(InDialogRequest {
                     request: ack,
                     source: source.clone(),
                     txn: None,
-                };
+                });
                 if owner.try_send(item).is_err() {
                     debug!("ACK dropped: dialog owner not reading");
                 }

@@ -119,7 +119,7 @@ pub(super) enum Command {
     },
     RegisterDialog {
         id: DialogId,
-        owner: mpsc::Sender<InDialogRequest>,
+        owner: mpsc::Sender<Box<InDialogRequest>>,
     },
     UnregisterDialog {
         id: DialogId,
@@ -211,7 +211,7 @@ impl SipHandle {
     pub async fn register_dialog(
         &self,
         id: DialogId,
-        owner: mpsc::Sender<InDialogRequest>,
+        owner: mpsc::Sender<Box<InDialogRequest>>,
     ) -> Result<(), EndpointError> {
         self.command(Command::RegisterDialog { id, owner }).await
     }

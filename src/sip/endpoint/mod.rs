@@ -118,7 +118,7 @@ pub struct Endpoint {
     /// New INVITEs for the call core; a dropped receiver means no call core.
     incoming_tx: mpsc::Sender<IncomingRequest>,
     /// Owners of the dialogs registered through [`SipHandle::register_dialog`].
-    dialogs: HashMap<DialogId, mpsc::Sender<InDialogRequest>>,
+    dialogs: HashMap<DialogId, mpsc::Sender<Box<InDialogRequest>>>,
     /// Client transactions started through the API.
     uac: uac::ClientRoutes,
     /// Server transactions handed to the TU, and 2xx retransmissions.

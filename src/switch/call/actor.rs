@@ -85,8 +85,10 @@ pub(super) struct Call {
     pub relay: Option<RelaySession>,
     pub media_tx: mpsc::Sender<MediaEvent>,
     pub media_rx: mpsc::Receiver<MediaEvent>,
-    pub dialog_tx: mpsc::Sender<InDialogRequest>,
-    pub dialog_rx: mpsc::Receiver<InDialogRequest>,
+    /// In-dialog requests of both dialogs (boxed: a channel allocates its slots up front,
+    /// and a request is large).
+    pub dialog_tx: mpsc::Sender<Box<InDialogRequest>>,
+    pub dialog_rx: mpsc::Receiver<Box<InDialogRequest>>,
     pub registered: Vec<DialogId>,
     pub passthrough: Vec<Passthrough>,
     pub bridge: Option<Bridge>,

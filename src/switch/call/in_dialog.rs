@@ -147,8 +147,8 @@ fn side_of(call: &Call, req: &Request) -> Option<Side> {
 }
 
 impl Call {
-    pub(super) async fn on_in_dialog(&mut self, item: InDialogRequest) {
-        let InDialogRequest { request, txn, .. } = item;
+    pub(super) async fn on_in_dialog(&mut self, item: Box<InDialogRequest>) {
+        let InDialogRequest { request, txn, .. } = *item;
         let Some(txn) = txn else {
             return; // an ACK: nothing to pass on (the 2xx ACKs are hop by hop)
         };
