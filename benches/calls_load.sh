@@ -105,7 +105,7 @@ start_switchboard() {
     local conf="$work/$target/pbx" data="$work/$target/data"
     mkdir -p "$conf" "$data"
     cp -r tests/sipp/pbx/. "$conf/"
-    sed -i "s/1506\([01]\)/${port:0:3}6\1/g; s/15080/$carrier/; s/rtp_port_min = 30000/rtp_port_min = $rtp_min/;
+    sed -i "s/1506\([01]\)/${port:0:3}6\1/g; s/15080/$carrier/; s/127.0.0.1:18080/127.0.0.1:0/; s/rtp_port_min = 30000/rtp_port_min = $rtp_min/;
             s/rtp_port_max = 30999/rtp_port_max = $rtp_max/; s/rtp_timeout_secs = 30/rtp_timeout_secs = 3600/" \
         "$conf/sip-profiles/"*.toml
     [[ -n $extra ]] && printf '%s\n' "$extra" >"$conf/sip-profiles/zz-bench.toml"

@@ -40,7 +40,7 @@ printf 'SEQUENTIAL\n7000\n' >"$work/sdp_port.csv"
 
 mkdir -p "$work/pbx" "$work/data"
 cp -r tests/sipp/pbx/. "$work/pbx/"
-sed -i "s/1506\([01]\)/6306\1/g; s/15080/$CARRIER_PORT/; s/rtp_port_min = 30000/rtp_port_min = 20000/;
+sed -i "s/1506\([01]\)/6306\1/g; s/15080/$CARRIER_PORT/; s/127.0.0.1:18080/127.0.0.1:0/; s/rtp_port_min = 30000/rtp_port_min = 20000/;
         s/rtp_port_max = 30999/rtp_port_max = 39999/; s/rtp_timeout_secs = 30/rtp_timeout_secs = 3600/" \
     "$work/pbx/sip-profiles/"*.toml
 "$SWITCHBOARD_BIN" run --config "$work/pbx" --data "$work/data" >"$work/switchboard.log" 2>&1 &

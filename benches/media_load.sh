@@ -86,7 +86,7 @@ fi
 # ---- the PBX ---------------------------------------------------------------------------------
 mkdir -p "$work/pbx" "$work/data" "$work/uac" "$work/uas"
 cp -r tests/sipp/pbx/. "$work/pbx/"
-sed -i 's/1506\([01]\)/6406\1/g; s/15080/64080/; s/rtp_port_min = 30000/rtp_port_min = 20000/;
+sed -i 's/1506\([01]\)/6406\1/g; s/15080/64080/; s/127.0.0.1:18080/127.0.0.1:0/; s/rtp_port_min = 30000/rtp_port_min = 20000/;
         s/rtp_port_max = 30999/rtp_port_max = 59999/; s/rtp_timeout_secs = 30/rtp_timeout_secs = 3600/' \
     "$work/pbx/sip-profiles/"*.toml
 "$SWITCHBOARD_BIN" run --config "$work/pbx" --data "$work/data" >"$work/switchboard.log" 2>&1 &

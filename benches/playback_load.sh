@@ -52,7 +52,7 @@ fi
 mkdir -p "$work/pbx" "$work/data" "$work/uac"
 cp -r tests/sipp/pbx/. "$work/pbx/"
 rm -f "$work/pbx/dialplan/sounds"
-sed -i 's/1506\([01]\)/6206\1/g; s/15080/62080/; s/rtp_port_min = 30000/rtp_port_min = 20000/;
+sed -i 's/1506\([01]\)/6206\1/g; s/15080/62080/; s/127.0.0.1:18080/127.0.0.1:0/; s/rtp_port_min = 30000/rtp_port_min = 20000/;
         s/rtp_port_max = 30999/rtp_port_max = 59999/; s/rtp_timeout_secs = 30/rtp_timeout_secs = 3600/' \
     "$work/pbx/sip-profiles/"*.toml
 printf '[internal]\nexten => 7999,1,Answer()\n same => n,MusicOnHold()\n' >"$work/pbx/dialplan/zz-bench.conf"

@@ -14,3 +14,4 @@ pub mod runtime;
 pub mod server;
 pub mod sip;
 pub mod switch;
+pub mod web;

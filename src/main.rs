@@ -1,6 +1,6 @@
 //! The `switchboard` command line: `run` starts the PBX, `check` validates a configuration,
 //! `reload` swaps the dialplan of a running PBX, `cdr export` writes call detail records as
-//! CSV or JSON.
+//! CSV or JSON, `admin set-password` sets a web admin password.
 //!
 //! This is the binary's edge: it parses arguments, sets up logging, and hands over to
 //! [`switchboard::server::run`]. `anyhow` is used here and nowhere in the library.
@@ -57,6 +57,27 @@ enum Command {
     Cdr {
         #[command(subcommand)]
         command: CdrCommand,
+    },
+    /// Web administration accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AdminCommand {
+    /// Set the password of a web admin account (read from the first line of stdin),
+    /// creating the account when it does not exist. Unlocks a locked account.
+    SetPassword {
+        /// Data directory (holds `switchboard.db`).
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Role: of a new account (default admin), or the new role of an existing one.
+        #[arg(long, value_parser = ["admin", "viewer"])]
+        role: Option<String>,
+        /// Account name.
+        name: String,
     },
 }
 
@@ -127,6 +148,18 @@ fn main() -> ExitCode {
         } => match cdr_export(config, data, from, to, &mode, &format) {
             Ok(rows) => {
                 eprintln!("{rows} records exported");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("switchboard: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Admin {
+            command: AdminCommand::SetPassword { data, role, name },
+        } => match admin_set_password(&data, &name, role.as_deref()) {
+            Ok(message) => {
+                println!("{message}");
                 ExitCode::SUCCESS
             }
             Err(error) => {
@@ -289,6 +322,56 @@ fn cdr_export(
         let rows = export(&store, mode, format, from, to, tokio::io::stdout()).await?;
         store.close().await;
         Ok(rows)
+    })
+}
+
+/// `switchboard admin set-password`: reads the password from stdin (one line; a terminal
+/// echoes it) and stores its argon2 hash in `<data>/switchboard.db`.
+fn admin_set_password(
+    data: &std::path::Path,
+    name: &str,
+    role: Option<&str>,
+) -> anyhow::Result<String> {
+    use switchboard::web::accounts::{set_password, SetPassword};
+    use switchboard::web::{PasswordPolicy, Role, Store};
+    let role = role.and_then(Role::parse);
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the password from stdin")?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        anyhow::bail!("no password on stdin (pipe it in: `echo 'new password' | switchboard admin set-password NAME`)");
+    }
+    std::fs::create_dir_all(data)
+        .with_context(|| format!("cannot create data directory {}", data.display()))?;
+    let path = data.join(switchboard::server::DATABASE_FILE);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?;
+    runtime.block_on(async move {
+        let db = switchboard::db::Db::open(&path)
+            .await
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        let store = Store::new(db.clone());
+        let now = switchboard::db::unix_ms(std::time::SystemTime::now());
+        let outcome = set_password(
+            &store,
+            &PasswordPolicy::default(),
+            name,
+            password,
+            role,
+            now,
+        )
+        .await;
+        db.close().await;
+        Ok(match outcome? {
+            SetPassword::Created(role) => {
+                format!("account {name} created with role {}", role.as_str())
+            }
+            SetPassword::Updated => format!("password of {name} changed"),
+        })
     })
 }
 

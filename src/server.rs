@@ -30,6 +30,7 @@ use crate::sip::transaction::TimerConfig;
 use crate::sip::transport::{cert, ListenerSpec, TransportError, TransportLayer, TransportOptions};
 use crate::switch::bus::EventBus;
 use crate::switch::call::{spawn_dispatcher, CallContext, CallCounts, CallRegistry, Globals};
+use crate::web::{WebError, WebOptions, WebState};
 
 pub mod control;
 
@@ -65,6 +66,9 @@ pub enum ServerError {
     /// The control socket could not be set up (or another PBX uses the data directory).
     #[error("control socket: {0}")]
     Control(ControlError),
+    /// The web admin could not start (its address is taken, or its accounts table failed).
+    #[error("web admin: {0}")]
+    Web(#[from] WebError),
 }
 
 /// A running server: what `main` keeps to shut it down cleanly.
@@ -81,6 +85,8 @@ pub struct Server {
     pub control_socket: PathBuf,
     /// The CDR pipeline (`None` with `[cdr] enabled = false`).
     cdr: Option<CdrPipeline>,
+    /// The web admin and the address it serves on (`None` with `[web] enabled = false`).
+    pub web: Option<(WebState, SocketAddr)>,
 }
 
 /// What the server keeps of the call core (for consumers and leak checks).
@@ -245,6 +251,7 @@ pub async fn start(
     } else {
         None
     };
+    let web_settings = config.web;
     let calls = start_call_core(
         config,
         sip,
@@ -257,6 +264,19 @@ pub async fn start(
         data_dir,
         lifecycle,
     )?;
+    let web = if web_settings.enabled {
+        let options = WebOptions::new(
+            db.clone(),
+            web_settings,
+            calls.registry.clone(),
+            cdr.as_ref().map(CdrPipeline::handle),
+        );
+        let (state, addr) = crate::web::start(options, web_settings.listen, lifecycle).await?;
+        tracing::info!(%addr, "web admin listening");
+        Some((state, addr))
+    } else {
+        None
+    };
     Ok(Server {
         db,
         listeners: bound,
@@ -264,6 +284,7 @@ pub async fn start(
         dialplan,
         control_socket,
         cdr,
+        web,
     })
 }
 

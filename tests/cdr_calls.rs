@@ -512,6 +512,7 @@ fn inbound_call_from_the_gateway() {
         a,
         &[
             ("account", Some("carrier")),
+            ("line_group", Some("carrier")),
             ("context", Some("from-trunk")),
             ("caller_id_number", Some("5551234")),
             ("destination_number", Some("5550100")),

@@ -3,7 +3,8 @@
 //! JSON Lines (one object per line, keys in column order).
 //!
 //! Rows are streamed with sqlx `fetch` (constant memory, any size), ordered by start time,
-//! optionally limited to `from ≤ start < to`. It works on a store opened read-only while
+//! optionally limited to `from ≤ start < to` ([`export`]) or by the web's search filters
+//! ([`export_legs`], [`export_bridges`], same filters as `cdr::query`). It works on a store opened read-only while
 //! the PBX writes (WAL: readers never block the writer).
 //!
 //! Every column of the table is exported except the internal `id`, so custom field columns
@@ -11,13 +12,15 @@
 //! with milliseconds (`2026-11-22T23:45:01.123Z`), each followed by its local rendering
 //! (`start_local`: `YYYY-MM-DD HH:MM:SS`). In JSON, `details` is embedded as JSON.
 //!
-//! Depends on: `cdr::store` (the pool), `cdr::time` (rendering), sqlx, tokio io.
+//! Depends on: `cdr::store` (the pool), `cdr::query` (filters → SQL), `cdr::time`
+//! (rendering), sqlx, tokio io.
 
 use sqlx::sqlite::{SqliteRow, SqliteValueRef};
 use sqlx::{Decode, Row, TypeInfo, ValueRef};
 use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
 
 use super::model::Millis;
+use super::query::{bind_all, has_index, BridgeFilter, LegFilter, QueryError, Spec, Table};
 use super::store::schema::{table_columns, DETAILS_COLUMN};
 use super::store::{CdrStore, StoreError};
 use super::time::{iso_utc, local_datetime};
@@ -46,6 +49,9 @@ pub enum ExportError {
     /// Reading the database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A filter field is invalid.
+    #[error(transparent)]
+    Filter(#[from] QueryError),
     /// Writing the output failed.
     #[error("export output: {0}")]
     Io(#[from] std::io::Error),
@@ -88,10 +94,62 @@ pub async fn export<W: AsyncWrite + Unpin>(
     to: Option<Millis>,
     out: W,
 ) -> Result<u64, ExportError> {
-    let table = match mode {
-        ExportMode::Leg => "cdr_leg",
-        ExportMode::Bridge => "cdr",
+    let spec = Spec {
+        table: match mode {
+            ExportMode::Leg => Table::Leg,
+            ExportMode::Bridge => Table::Bridge,
+        },
+        from: from.unwrap_or(Millis::MIN),
+        to: to.unwrap_or(Millis::MAX),
+        equal: Vec::new(),
+        number: None,
+        limit: 1,
+        cursor: None,
     };
+    export_spec(store, &spec, format, out).await
+}
+
+/// Writes the leg records matching `filter` (its `limit` and `cursor` ignored: every
+/// match), oldest first, to `out` in `format`; returns how many rows were written.
+pub async fn export_legs<W: AsyncWrite + Unpin>(
+    store: &CdrStore,
+    filter: &LegFilter,
+    format: ExportFormat,
+    out: W,
+) -> Result<u64, ExportError> {
+    let filter = LegFilter {
+        limit: None,
+        cursor: None,
+        ..filter.clone()
+    };
+    export_spec(store, &Spec::leg(&filter)?, format, out).await
+}
+
+/// Writes the bridge records matching `filter` (its `limit` and `cursor` ignored), oldest
+/// first, to `out` in `format`; returns how many rows were written.
+pub async fn export_bridges<W: AsyncWrite + Unpin>(
+    store: &CdrStore,
+    filter: &BridgeFilter,
+    format: ExportFormat,
+    out: W,
+) -> Result<u64, ExportError> {
+    let filter = BridgeFilter {
+        limit: None,
+        cursor: None,
+        ..filter.clone()
+    };
+    export_spec(store, &Spec::bridge(&filter)?, format, out).await
+}
+
+/// Streams the rows `spec` selects. Always walks the time index (never a sort, so memory
+/// stays constant whatever the filter matches).
+async fn export_spec<W: AsyncWrite + Unpin>(
+    store: &CdrStore,
+    spec: &Spec,
+    format: ExportFormat,
+    out: W,
+) -> Result<u64, ExportError> {
+    let table = spec.table.name();
     let mut conn = store.pool().acquire().await?;
     let columns: Vec<Column> = table_columns(&mut conn, table)
         .await?
@@ -107,16 +165,19 @@ pub async fn export<W: AsyncWrite + Unpin>(
         .map(|c| format!("\"{}\"", c.name))
         .collect::<Vec<_>>()
         .join(",");
-    let sql =
-        format!("SELECT {select} FROM {table} WHERE start >= ? AND start < ? ORDER BY start, id");
+    let index = spec.table.time_index();
+    let hint = if has_index(&mut conn, index).await? {
+        format!("INDEXED BY {index}")
+    } else {
+        String::new()
+    };
+    let (cond, binds) = spec.conditions(false);
+    let sql = format!("SELECT {select} FROM {table} {hint} WHERE {cond} ORDER BY start, id");
     let mut out = BufWriter::new(out);
     if format == ExportFormat::Csv {
         out.write_all(csv_header(&columns).as_bytes()).await?;
     }
-    let mut rows = sqlx::query(&sql)
-        .bind(from.unwrap_or(Millis::MIN))
-        .bind(to.unwrap_or(Millis::MAX))
-        .fetch(&mut *conn);
+    let mut rows = bind_all(sqlx::query(&sql), &binds).fetch(&mut *conn);
     let mut count = 0u64;
     let mut line = String::new();
     // `rows` is a boxed `dyn Stream`: its `poll_next` is callable without naming the

@@ -10,6 +10,7 @@
 //! - [`store`]: `cdr.db` (schema, batch writes, crash journal, recovery, outbox).
 //! - [`fields`] (custom fields), [`csv`] (daily CSV logs), [`time`] (rendering and parsing),
 //!   [`webhook`] (HTTP delivery from the outbox), [`export`] (CSV / JSON Lines streaming).
+//! - [`query`]: searches, call detail and reports for the web (read-only connections).
 //!
 //! Layering: uses `config`, `db` and `switch` (events, snapshots); the switch never uses it.
 
@@ -22,6 +23,7 @@ pub mod health;
 pub mod leg;
 pub mod model;
 pub mod pipeline;
+pub mod query;
 pub mod store;
 #[cfg(test)]
 pub(crate) mod testkit;

@@ -64,6 +64,7 @@ pub(crate) struct ProfileFile {
     pub(crate) calls: Option<Spanned<super::calls::CallsTable>>,
     pub(crate) media: Option<Spanned<super::calls::MediaTable>>,
     pub(crate) cdr: Option<Spanned<super::cdr::CdrTable>>,
+    pub(crate) web: Option<Spanned<super::web::WebTable>>,
     #[serde(default)]
     pub(crate) gateway: Vec<Spanned<GatewayTable>>,
     #[serde(default)]

@@ -5,7 +5,7 @@
 //! ```text
 //! DIR/
 //!   sip-profiles/*.toml   all merged, in file-name order; tables: [sip] (exactly one in total),
-//!                         [registrar], [acl], [calls], [media], [cdr] (at most one each),
+//!                         [registrar], [acl], [calls], [media], [cdr], [web] (at most one each),
 //!                         [[gateway]], [[extension]],
 //!                         [[extension_range]] (any number, in any file)
 //!   dialplan/             must exist (its contents are read by the dialplan module)
@@ -31,6 +31,7 @@ mod extensions;
 mod file;
 mod gateways;
 mod validate;
+mod web;
 
 #[cfg(test)]
 mod tests;
@@ -49,6 +50,7 @@ pub use cdr::{
 pub use error::{ConfigError, ConfigErrors, ConfigWarning, Location, RangeProblem, WeakPassword};
 pub use extensions::{weak_password, COMMON_PASSWORDS, MAX_RANGE_LEN, SHIPPED_TEMPLATES};
 pub use file::ListenTransport;
+pub use web::{WebSettings, DEFAULT_WEB_LISTEN};
 
 /// A loaded, validated configuration.
 #[derive(Debug, Clone)]
@@ -65,6 +67,8 @@ pub struct Config {
     pub cdr: CdrSettings,
     /// `[media]`: RTP relay address, port range, RTP timeout, sounds directory.
     pub media: MediaSettings,
+    /// `[web]`: the administration web server and API.
+    pub web: WebSettings,
     /// `[acl]`: networks allowed to send us requests (default: loopback only).
     pub acl: Acl,
     /// `[[gateway]]` entries, in file order.

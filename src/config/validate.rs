@@ -109,6 +109,7 @@ pub(crate) fn load(dir: &Path) -> Result<Config, ConfigErrors> {
         calls,
         media,
         cdr,
+        web,
         gateways,
         extensions: exts,
         ranges,
@@ -121,6 +122,9 @@ pub(crate) fn load(dir: &Path) -> Result<Config, ConfigErrors> {
         .unwrap_or_else(|| super::MediaSettings::default_in(dir));
     let cdr = cdr
         .map(|(i, t)| super::cdr::cdr_settings(&mut ctx, i, t))
+        .unwrap_or_default();
+    let web = web
+        .map(|(i, t)| super::web::web_settings(&mut ctx, i, t))
         .unwrap_or_default();
 
     let sip_settings = match sip {
@@ -172,6 +176,7 @@ pub(crate) fn load(dir: &Path) -> Result<Config, ConfigErrors> {
         acl,
         calls,
         cdr,
+        web,
         media,
         gateways,
         extensions,
@@ -248,6 +253,7 @@ struct Merged {
     calls: Option<InFile<super::calls::CallsTable>>,
     media: Option<InFile<super::calls::MediaTable>>,
     cdr: Option<InFile<super::cdr::CdrTable>>,
+    web: Option<InFile<super::web::WebTable>>,
     gateways: Vec<InFile<GatewayTable>>,
     extensions: Vec<InFile<ExtensionTable>>,
     ranges: Vec<InFile<RangeTable>>,
@@ -262,6 +268,7 @@ fn merge(ctx: &mut Ctx, parsed: Vec<(usize, ProfileFile)>) -> Merged {
         calls: None,
         media: None,
         cdr: None,
+        web: None,
         gateways: Vec::new(),
         extensions: Vec::new(),
         ranges: Vec::new(),
@@ -273,6 +280,7 @@ fn merge(ctx: &mut Ctx, parsed: Vec<(usize, ProfileFile)>) -> Merged {
         merge_single(ctx, &mut m.calls, i, f.calls, "[calls] table");
         merge_single(ctx, &mut m.media, i, f.media, "[media] table");
         merge_single(ctx, &mut m.cdr, i, f.cdr, "[cdr] table");
+        merge_single(ctx, &mut m.web, i, f.web, "[web] table");
         m.gateways.extend(f.gateway.into_iter().map(|g| (i, g)));
         m.extensions.extend(f.extension.into_iter().map(|e| (i, e)));
         m.ranges

@@ -39,11 +39,18 @@ const SLOW_STATEMENT: Duration = Duration::from_millis(500);
 
 /// The migrations, in version order, compiled into the binary (`migrations/*.sql`).
 /// Add a new file here (never edit an applied one: its checksum is recorded).
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "users registrations",
-    include_str!("../../migrations/0001_users_registrations.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "users registrations",
+        include_str!("../../migrations/0001_users_registrations.sql"),
+    ),
+    (
+        2,
+        "web admin accounts, api tokens, audit log",
+        include_str!("../../migrations/0002_web_admin.sql"),
+    ),
+];
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]

@@ -24,7 +24,10 @@ use crate::config::cdr::{FieldKind, FieldSpec};
 
 /// The migrations, in version order. Add a new entry; never edit an applied one (sqlx
 /// records its checksum).
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "cdr tables", MIGRATION_1)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "cdr tables", MIGRATION_1),
+    (2, "cdr query indexes", MIGRATION_2),
+];
 
 /// Version 1: every table and index.
 const MIGRATION_1: &str = r#"
@@ -166,6 +169,28 @@ CREATE TABLE cdr_node (
     started INTEGER NOT NULL,
     last_alive INTEGER NOT NULL
 );
+"#;
+
+/// Version 2: the indexes of the web's CDR searches and reports (`cdr::query`).
+///
+/// - `cdr_leg_time (start, id, …)`: time-ordered paging (`ORDER BY start DESC, id DESC`
+///   walks it backwards with no sort) and, covering `direction, answer, billsec`, the calls
+///   per bucket of a report (index range scans; the wide rows are never read). Appended to
+///   in time order, like the unique key: nearly free for the batch writer.
+/// - `cdr_leg_account (account, start, line_group, billsec)`: the account filter and the
+///   busiest extensions and gateways of a report (one covering range scan per account, no
+///   sort: a month of 1,000,000 legs in ~90 ms instead of ~500 ms for a `GROUP BY`).
+///   The price: ~200 insertion points per batch, like the number indexes; the writer
+///   bench (final legs, batches of 1,000) drops from ~52k to ~34k records/s with it.
+/// - `cdr_leg_callee`: the number filter matches caller, callee or destination (the other
+///   two had indexes). Partial: only legs whose callee differs from the destination (rare;
+///   the others are found through `cdr_leg_destination`), so the writer pays almost nothing
+///   for it. `cdr::query` repeats the condition verbatim so SQLite uses it.
+const MIGRATION_2: &str = r#"
+CREATE INDEX cdr_leg_time ON cdr_leg(start, id, direction, answer, billsec);
+CREATE INDEX cdr_leg_account ON cdr_leg(account, start, line_group, billsec);
+CREATE INDEX cdr_leg_callee ON cdr_leg(callee_id_number)
+    WHERE callee_id_number <> destination_number;
 "#;
 
 /// Columns of `cdr_leg` written from a `LegRecord`, in bind order (see `super::bind`).

@@ -217,6 +217,9 @@ impl Call {
             .to_owned(),
             call_source: CallSource::Dialplan,
             attribution: Attribution {
+                // A call from a trunk belongs to its line group (the gateway), as IPSC
+                // records the trunk group of inbound calls.
+                line_group: gateway_name.clone().unwrap_or_default(),
                 account: gateway_name.or(user_name).unwrap_or_default(),
                 source_name: caller.clone(),
                 dial_number: dialed.clone(),

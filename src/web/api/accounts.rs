@@ -1,0 +1,157 @@
+//! `GET/POST /api/v1/accounts`, `PUT/DELETE /api/v1/accounts/{name}`. Changes are for
+//! admins only, audited, and never leave the system without an admin (409).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::web::accounts::{check_name, check_password};
+use crate::web::auth::{AdminOnly, JsonBody, Principal, Via};
+use crate::web::error::ApiError;
+use crate::web::store::{Change, Role};
+use crate::web::WebState;
+
+pub(super) fn routes() -> Router<WebState> {
+    Router::new()
+        .route("/api/v1/accounts", get(list).post(create))
+        .route("/api/v1/accounts/{name}", put(update).delete(delete))
+}
+
+async fn list(State(state): State<WebState>, _caller: Principal) -> Result<Json<Value>, ApiError> {
+    let accounts = state.store().accounts().await?;
+    Ok(Json(json!({ "accounts": accounts })))
+}
+
+fn password_field(body: &JsonBody) -> Result<Option<String>, ApiError> {
+    let password = body.opt_string("password")?;
+    if let Some(p) = &password {
+        check_password(p).map_err(|m| ApiError::invalid("password", m))?;
+    }
+    Ok(password)
+}
+
+async fn create(
+    State(state): State<WebState>,
+    AdminOnly(caller): AdminOnly,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    body.only(&["name", "password", "role"])?;
+    let name = body.string("name")?;
+    check_name(&name).map_err(|m| ApiError::invalid("name", m))?;
+    let password =
+        password_field(&body)?.ok_or_else(|| ApiError::invalid("password", "required"))?;
+    let role = body.opt_role("role")?.unwrap_or(Role::Viewer);
+    let hash = state.passwords().hash(&password).await?;
+    let now = state.now_ms();
+    if !state
+        .store()
+        .create_account(&name, &hash, role, now)
+        .await?
+    {
+        return Err(ApiError::Conflict(format!("account {name} exists")));
+    }
+    state
+        .store()
+        .audit(
+            now,
+            &caller.actor(),
+            "account.create",
+            &name,
+            json!({ "role": role }),
+        )
+        .await?;
+    let created = json!({ "name": name, "role": role, "created": now });
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+async fn update(
+    State(state): State<WebState>,
+    AdminOnly(caller): AdminOnly,
+    Path(name): Path<String>,
+    body: JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    body.only(&["role", "password"])?;
+    let role = body.opt_role("role")?;
+    let password = password_field(&body)?;
+    if role.is_none() && password.is_none() {
+        return Err(ApiError::invalid(
+            "role",
+            "give a role or a password to change",
+        ));
+    }
+    let hash = match &password {
+        Some(p) => Some(state.passwords().hash(p).await?),
+        None => None,
+    };
+    match state
+        .store()
+        .update_account(&name, role, hash.as_deref())
+        .await?
+    {
+        Change::Done => {}
+        Change::NotFound => return Err(ApiError::NotFound(format!("account {name}"))),
+        Change::LastAdmin => {
+            return Err(ApiError::Conflict(format!(
+                "{name} is the last admin and cannot be demoted"
+            )))
+        }
+    }
+    if password.is_some() {
+        // Other browsers logged in as this account must log in again.
+        let keep = match &caller.via {
+            Via::Session { id, .. } if caller.name == name => Some(id.as_str()),
+            _ => None,
+        };
+        state.sessions().remove_account(&name, keep);
+    }
+    let detail = json!({ "role": role, "password_changed": password.is_some() });
+    state
+        .store()
+        .audit(
+            state.now_ms(),
+            &caller.actor(),
+            "account.update",
+            &name,
+            detail,
+        )
+        .await?;
+    let account = state
+        .store()
+        .accounts()
+        .await?
+        .into_iter()
+        .find(|a| a.name == name)
+        .ok_or_else(|| ApiError::NotFound(format!("account {name}")))?;
+    Ok(Json(json!(account)))
+}
+
+async fn delete(
+    State(state): State<WebState>,
+    AdminOnly(caller): AdminOnly,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    match state.store().delete_account(&name).await? {
+        Change::Done => {}
+        Change::NotFound => return Err(ApiError::NotFound(format!("account {name}"))),
+        Change::LastAdmin => {
+            return Err(ApiError::Conflict(format!(
+                "{name} is the last admin and cannot be deleted"
+            )))
+        }
+    }
+    state.sessions().remove_account(&name, None);
+    state
+        .store()
+        .audit(
+            state.now_ms(),
+            &caller.actor(),
+            "account.delete",
+            &name,
+            json!({}),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
