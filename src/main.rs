@@ -11,7 +11,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use switchboard::config::Config;
-use switchboard::runtime::{wait_for_signal, Lifecycle};
+use switchboard::runtime::{spawn_signal_watcher, Lifecycle};
+use tokio_util::sync::CancellationToken;
 
 /// How long a stop waits for calls to be hung up (BYE answered) before stopping the rest.
 const CALL_DRAIN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
@@ -404,6 +405,10 @@ fn run(config_dir: PathBuf, data_dir: PathBuf, sounds: Option<PathBuf>) -> anyho
         .context("cannot start the tokio runtime")?;
     runtime.block_on(async move {
         let lifecycle = Lifecycle::new();
+        // Before anything starts: SIGTERM during start-up (argon2, the databases) still ends
+        // in an orderly stop. Not the lifecycle's token: the endpoint must outlive the drain.
+        let stop = CancellationToken::new();
+        let signals = spawn_signal_watcher(stop.clone());
         let server = match switchboard::server::start(config, &data_dir, &lifecycle).await {
             Ok(server) => server,
             Err(error) => {
@@ -412,7 +417,11 @@ fn run(config_dir: PathBuf, data_dir: PathBuf, sounds: Option<PathBuf>) -> anyho
                 return Err(error.into());
             }
         };
-        wait_for_signal(&lifecycle.shutdown).await;
+        tokio::select! {
+            _ = stop.cancelled() => {}
+            _ = lifecycle.shutdown.cancelled() => {}
+        }
+        signals.abort();
         tracing::info!("stopping");
         // Calls first, while the SIP endpoint still runs, so every party gets its BYE.
         server.drain_calls(CALL_DRAIN_GRACE).await;

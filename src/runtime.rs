@@ -30,6 +30,33 @@ impl Lifecycle {
     }
 }
 
+/// Registers the SIGINT and SIGTERM handlers now (before anything else starts, so a stop
+/// requested during start-up is not the default "terminate at once") and cancels `stop` when
+/// one arrives. Returns the watching task.
+pub fn spawn_signal_watcher(stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        // `signal` installs the process-wide handler when called, not when first polled.
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        if let (Ok(mut term), Ok(mut int)) = (term, int) {
+            return tokio::spawn(async move {
+                tokio::select! {
+                    _ = int.recv() => tracing::info!(signal = "SIGINT", "shutdown requested"),
+                    _ = term.recv() => tracing::info!(signal = "SIGTERM", "shutdown requested"),
+                }
+                stop.cancel();
+            });
+        }
+        tracing::warn!("cannot install the SIGTERM/SIGINT handlers; falling back to Ctrl-C");
+    }
+    tokio::spawn(async move {
+        wait_for_signal(&stop).await;
+        stop.cancel();
+    })
+}
+
 /// Resolves when SIGINT (Ctrl-C) or SIGTERM arrives, or when `token` is cancelled elsewhere.
 pub async fn wait_for_signal(token: &CancellationToken) {
     #[cfg(unix)]
