@@ -4,17 +4,40 @@
 //!
 //! Depends on `sip` (dialog, endpoint, message) and the actor.
 
+use bytes::Bytes;
 use tracing::{debug, warn};
 
 use crate::sip::dialog::Dialog;
 use crate::sip::endpoint::ALLOW_CALLS;
 use crate::sip::message::{HeaderName, Response};
 use crate::switch::cause::HangupCause;
+use crate::switch::channel::ChannelState;
 
 use super::actor::Call;
 use super::msgs;
 
 impl Call {
+    /// A provisional response (`status` 180 or 183, with `sdp` when there is one) to a
+    /// caller without a final response, the caller's channel moved to `state`.
+    pub(super) async fn send_provisional(
+        &mut self,
+        status: u16,
+        state: ChannelState,
+        sdp: Option<Bytes>,
+    ) {
+        if self.a.final_sent {
+            return;
+        }
+        let mut resp = self.caller_response(status);
+        if let Some(body) = sdp {
+            msgs::set_sdp_headers(&mut resp.headers);
+            resp.body = body;
+        }
+        let bus = self.ctx.bus.clone();
+        self.a.channel.set_state(state, &bus).await;
+        self.respond_a(resp).await;
+    }
+
     /// Sends a final failure `status` to the caller and ends the call.
     pub(super) async fn fail_a(&mut self, status: u16, cause: HangupCause) {
         self.fail_a_with(status, cause, None).await;

@@ -303,17 +303,11 @@ impl Call {
     /// `Ringing` (and `Dial` option `r`): one 180 without SDP to a caller that has had no
     /// provisional response with media yet.
     pub(super) async fn send_ringing(&mut self) {
-        let state = self.a.channel.channel().state;
-        if self.a.final_sent || state != crate::switch::channel::ChannelState::Down {
-            return;
+        use crate::switch::channel::ChannelState;
+        if self.a.channel.channel().state == ChannelState::Down {
+            self.send_provisional(180, ChannelState::Ringing, None)
+                .await;
         }
-        let resp = self.caller_response(180);
-        let bus = self.ctx.bus.clone();
-        self.a
-            .channel
-            .set_state(crate::switch::channel::ChannelState::Ringing, &bus)
-            .await;
-        self.respond_a(resp).await;
     }
 
     /// The dialplan ended (`End`, `Hangup`, an error): an unanswered caller gets a final

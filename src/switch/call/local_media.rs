@@ -77,7 +77,8 @@ impl Call {
         let offered = msgs::is_sdp(&self.a.request.headers, &self.a.request.body);
         if !answer && !offered {
             // No offer to answer in a 183 (and no reliable provisionals to offer in one).
-            self.send_progress(None).await;
+            self.send_provisional(183, ChannelState::Progress, None)
+                .await;
             return true;
         }
         if !self.ensure_relay().await {
@@ -119,7 +120,8 @@ impl Call {
         if answer || !offered {
             self.send_local_answer(body).await;
         } else {
-            self.send_progress(Some(body)).await;
+            self.send_provisional(183, ChannelState::Progress, Some(body))
+                .await;
         }
         true
     }
@@ -170,21 +172,6 @@ impl Call {
             answered: true,
         });
         true
-    }
-
-    /// 183 Session Progress to the caller, with our SDP when there is one.
-    async fn send_progress(&mut self, body: Option<Bytes>) {
-        if self.a.final_sent {
-            return;
-        }
-        let mut progress = self.caller_response(183);
-        if let Some(body) = body {
-            msgs::set_sdp_headers(&mut progress.headers);
-            progress.body = body;
-        }
-        let bus = self.ctx.bus.clone();
-        self.a.channel.set_state(ChannelState::Progress, &bus).await;
-        self.respond_a(progress).await;
     }
 
     /// 200 with our SDP: caller's dialog registered, channel Up, media timeout armed.

@@ -85,7 +85,6 @@ impl Scope for CallScope<'_> {
             "CHANNEL" => return Some(self.channel.name.clone()),
             "UNIQUEID" => return Some(self.channel.id.to_string()),
             "LINKEDID" => return Some(self.channel.linkedid.to_string()),
-            "CALLERID(num)" => return Some(self.channel.caller.number.clone()),
             "DIALSTATUS" => return self.dial.status.map(|s| s.as_str().to_owned()),
             "HANGUPCAUSE" => return self.hangupcause().map(|c| c.to_string()),
             "EPOCH" => {
