@@ -30,7 +30,8 @@ use crate::sip::transaction::TimerConfig;
 use crate::sip::transport::{cert, ListenerSpec, TransportError, TransportLayer, TransportOptions};
 use crate::switch::bus::EventBus;
 use crate::switch::call::{spawn_dispatcher, CallContext, CallCounts, CallRegistry, Globals};
-use crate::web::{WebError, WebOptions, WebState};
+use crate::switch::gateways::LiveGateways;
+use crate::web::{WebError, WebOptions, WebServices, WebState};
 
 pub mod control;
 
@@ -101,6 +102,8 @@ pub struct CallCore {
     /// Stops the call core only (a child of the server's shutdown token): see
     /// [`Server::drain_calls`].
     pub shutdown: CancellationToken,
+    /// The gateways in force (configured ones, plus those the web admin adds).
+    pub gateways: LiveGateways,
 }
 
 impl CallCore {
@@ -151,7 +154,8 @@ pub async fn start(
     data_dir: &Path,
     lifecycle: &Lifecycle,
 ) -> Result<Server, ServerError> {
-    let (dialplan, control_socket) = start_dialplan(&config, data_dir, lifecycle)?;
+    let (reloader, control_socket) = start_dialplan(&config, data_dir, lifecycle)?;
+    let dialplan = reloader.live().clone();
     let db = Db::open(&data_dir.join(DATABASE_FILE)).await?;
     let seeded = seed_users(&db, &config).await?;
     tracing::info!(extensions = seeded, realm = %config.sip.realm, "extension directory seeded");
@@ -252,10 +256,12 @@ pub async fn start(
         None
     };
     let web_settings = config.web;
+    let gateways = LiveGateways::new(config.gateways.clone());
     let calls = start_call_core(
         config,
-        sip,
-        registrar,
+        sip.clone(),
+        registrar.clone(),
+        gateways,
         incoming,
         &bound,
         bus,
@@ -265,12 +271,22 @@ pub async fn start(
         lifecycle,
     )?;
     let web = if web_settings.enabled {
-        let options = WebOptions::new(
+        let mut options = WebOptions::new(
             db.clone(),
             web_settings,
             calls.registry.clone(),
             cdr.as_ref().map(CdrPipeline::handle),
         );
+        options.services = WebServices {
+            registrar: Some(registrar),
+            bus: Some(calls.bus.clone()),
+            gateways: Some(calls.gateways.clone()),
+            dialplan: Some(reloader),
+            cdr_db: cdr
+                .as_ref()
+                .map(|_| data_dir.join(crate::cdr::pipeline::CDR_DATABASE_FILE)),
+            sip: Some(sip),
+        };
         let (state, addr) = crate::web::start(options, web_settings.listen, lifecycle).await?;
         tracing::info!(%addr, "web admin listening");
         Some((state, addr))
@@ -295,7 +311,7 @@ fn start_dialplan(
     config: &Config,
     data_dir: &Path,
     lifecycle: &Lifecycle,
-) -> Result<(LiveDialplan, PathBuf), ServerError> {
+) -> Result<(Reloader, PathBuf), ServerError> {
     let dialplan = Dialplan::load_dir(&config.dialplan_dir).map_err(ServerError::Dialplan)?;
     let live = LiveDialplan::new(Arc::new(dialplan));
     let loaded = live.summary();
@@ -309,8 +325,8 @@ fn start_dialplan(
     let reloader = Reloader::new(live.clone(), config.dialplan_dir.clone());
     let socket = control::spawn_socket(data_dir, reloader.clone(), lifecycle)
         .map_err(ServerError::Control)?;
-    control::spawn_sighup(reloader, lifecycle);
-    Ok((live, socket))
+    control::spawn_sighup(reloader.clone(), lifecycle);
+    Ok((reloader, socket))
 }
 
 /// Starts the call dispatcher on the endpoint's queue of new INVITEs, with the event bus,
@@ -322,6 +338,7 @@ fn start_call_core(
     config: Config,
     sip: SipHandle,
     registrar: Arc<Registrar>,
+    gateways: LiveGateways,
     incoming: mpsc::Receiver<IncomingRequest>,
     bound: &[ListenerSpec],
     bus: EventBus,
@@ -353,6 +370,7 @@ fn start_call_core(
         registry: CallRegistry::new(),
         ports,
         shutdown: lifecycle.shutdown.child_token(),
+        gateways: gateways.clone(),
     };
     let ctx = Arc::new(CallContext {
         sip,
@@ -370,6 +388,7 @@ fn start_call_core(
         sounds: Arc::new(SoundLibrary::new(sounds_dir)),
         globals: Globals::default(),
         recordings: data_dir.join(RECORDINGS_DIR),
+        gateways,
     });
     spawn_dispatcher(ctx, incoming);
     Ok(core)

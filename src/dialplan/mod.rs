@@ -30,6 +30,7 @@ pub mod matcher;
 mod model;
 pub mod parse;
 pub mod pattern;
+pub mod reload;
 mod trie;
 pub mod zone;
 
@@ -38,3 +39,4 @@ pub use live::{LiveDialplan, ReloadSummary};
 pub use matcher::{Match, StepMatch};
 pub use model::{Context, Dialplan, Extension, Global, Include, Step};
 pub use pattern::{CharSet, Element, Pattern, PatternError, PatternErrorAt};
+pub use reload::{ReloadReply, Reloader};

@@ -26,7 +26,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio_util::sync::CancellationToken;
 
-use crate::dialplan::{DialplanErrors, LiveDialplan, ReloadSummary};
+pub use crate::dialplan::reload::{ReloadReply, Reloader};
+use crate::dialplan::ReloadSummary;
 use crate::runtime::Lifecycle;
 
 /// File name of the control socket inside the data directory.
@@ -84,71 +85,6 @@ pub enum ClientError {
     /// The answer is not the JSON this module writes.
     #[error("unexpected answer from the PBX: {0:?}")]
     BadReply(String),
-}
-
-/// The PBX's answer to `reload`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReloadReply {
-    /// The new dialplan is in force for new calls.
-    Reloaded(ReloadSummary),
-    /// The new dialplan was rejected (every problem, `file:line:col: reason`); the running
-    /// one is kept.
-    Rejected(Vec<String>),
-}
-
-/// Reloads the dialplan from its directory and logs the outcome; shared by the socket and
-/// the SIGHUP handler.
-#[derive(Debug, Clone)]
-pub struct Reloader {
-    /// The dialplan in force.
-    live: LiveDialplan,
-    /// The directory it is read from (`<config>/dialplan`).
-    dir: PathBuf,
-}
-
-impl Reloader {
-    /// A reloader of `live` from `dir`.
-    pub fn new(live: LiveDialplan, dir: PathBuf) -> Reloader {
-        Reloader { live, dir }
-    }
-
-    /// Parses the directory off the async threads, installs the result if it parsed, logs
-    /// what happened (`trigger` names the cause: `control socket`, `SIGHUP`).
-    pub async fn reload(&self, trigger: &'static str) -> ReloadReply {
-        let (live, dir) = (self.live.clone(), self.dir.clone());
-        let outcome = tokio::task::spawn_blocking(move || live.reload_from(&dir)).await;
-        let reply = match outcome {
-            Ok(Ok(summary)) => ReloadReply::Reloaded(summary),
-            Ok(Err(errors)) => ReloadReply::Rejected(messages(&errors)),
-            Err(join) => ReloadReply::Rejected(vec![format!("reload task failed: {join}")]),
-        };
-        match &reply {
-            ReloadReply::Reloaded(s) => tracing::info!(
-                generation = s.generation,
-                contexts = s.contexts,
-                extensions = s.extensions,
-                trigger,
-                "dialplan reloaded"
-            ),
-            ReloadReply::Rejected(errors) => {
-                for error in errors {
-                    tracing::warn!(%error, "dialplan error");
-                }
-                tracing::warn!(
-                    generation = self.live.generation(),
-                    errors = errors.len(),
-                    trigger,
-                    "dialplan rejected, running dialplan kept"
-                );
-            }
-        }
-        reply
-    }
-}
-
-/// Every problem of a failed load, one `file:line:col: reason` string each.
-fn messages(errors: &DialplanErrors) -> Vec<String> {
-    errors.errors.iter().map(ToString::to_string).collect()
 }
 
 /// Binds `<data_dir>/control.sock` (removing a stale one) and serves it on `lifecycle`

@@ -20,6 +20,7 @@ pub mod cause;
 pub mod channel;
 pub mod errors;
 pub mod events;
+pub mod gateways;
 pub mod ids;
 pub mod stats;
 

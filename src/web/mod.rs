@@ -20,11 +20,14 @@ pub mod accounts;
 mod api;
 pub mod auth;
 pub mod error;
+pub mod metrics;
+mod pages;
 pub mod password;
 pub mod session;
 pub mod store;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -37,8 +40,13 @@ use tokio_util::sync::CancellationToken;
 use crate::cdr::pipeline::CdrHandle;
 use crate::config::WebSettings;
 use crate::db::{unix_ms, Db};
+use crate::dialplan::Reloader;
 use crate::runtime::Lifecycle;
+use crate::sip::endpoint::SipHandle;
+use crate::sip::registrar::Registrar;
+use crate::switch::bus::EventBus;
 use crate::switch::call::CallRegistry;
+use crate::switch::gateways::LiveGateways;
 
 pub use error::{ApiError, WebError};
 pub use password::PasswordPolicy;
@@ -62,6 +70,26 @@ pub struct WebOptions {
     pub passwords: PasswordPolicy,
     /// Failed-login limits, per account and per client address.
     pub lockout: LockoutPolicy,
+    /// The switch's parts the admin pages read and change (all `None` in API-only tests).
+    pub services: WebServices,
+}
+
+/// Handles on the running switch that the pages and API act on; each is `None` when the
+/// web state is built without a switch (unit tests), and the endpoints using it answer 503.
+#[derive(Debug, Clone, Default)]
+pub struct WebServices {
+    /// Users (extensions) and their registrations.
+    pub registrar: Option<Arc<Registrar>>,
+    /// Channel events (live calls).
+    pub bus: Option<EventBus>,
+    /// The gateways in force.
+    pub gateways: Option<LiveGateways>,
+    /// The dialplan in force, its directory, and the reload the control socket also uses.
+    pub dialplan: Option<Reloader>,
+    /// `<data>/cdr.db` (CDR search, reports, export), when CDRs are enabled.
+    pub cdr_db: Option<PathBuf>,
+    /// The SIP endpoint (gateway health checks).
+    pub sip: Option<SipHandle>,
 }
 
 impl WebOptions {
@@ -80,6 +108,7 @@ impl WebOptions {
             secure_cookies: false,
             passwords: PasswordPolicy::default(),
             lockout: LockoutPolicy::default(),
+            services: WebServices::default(),
         }
     }
 }
@@ -108,6 +137,8 @@ struct Inner {
     calls: CallRegistry,
     cdr: Option<CdrHandle>,
     metrics: WebMetrics,
+    /// Handles on the running switch.
+    services: WebServices,
     /// When the state was built (uptime).
     started: Instant,
     /// A hash verified against when the account does not exist, so an unknown name takes
@@ -131,6 +162,7 @@ impl WebState {
                 calls: options.calls,
                 cdr: options.cdr,
                 metrics: WebMetrics::default(),
+                services: options.services,
                 started: Instant::now(),
                 dummy_hash: OnceCell::new(),
             }),
@@ -145,6 +177,11 @@ impl WebState {
     /// The login sessions.
     pub fn sessions(&self) -> &Sessions {
         &self.inner.sessions
+    }
+
+    /// Handles on the running switch.
+    pub fn services(&self) -> &WebServices {
+        &self.inner.services
     }
 
     /// The counters for `/metrics`.
@@ -186,7 +223,10 @@ impl WebState {
 /// The whole application (every route, state attached), for [`serve`] and for tests that
 /// drive it with `tower::ServiceExt::oneshot`.
 pub fn router(state: WebState) -> Router {
-    api::router(state)
+    let open = Router::new()
+        .merge(pages::routes())
+        .merge(metrics::routes());
+    api::router(state, open)
 }
 
 /// Everything the server needs in one call: creates the first admin if there is none

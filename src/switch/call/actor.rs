@@ -140,10 +140,7 @@ pub(super) async fn run(ctx: Arc<CallContext>, item: IncomingRequest) {
         txn,
     } = item;
     let server = ctx.config.sip.user_agent.clone();
-    let gateway = ctx
-        .config
-        .trusted_gateway(source.remote)
-        .map(|g| g.name.clone());
+    let gateway = ctx.gateways.trusted(source.remote).map(|g| g.name);
     let user = match &gateway {
         Some(_) => None,
         None => {

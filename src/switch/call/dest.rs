@@ -121,10 +121,8 @@ pub(super) async fn destinations(
         }
         DialTarget::Gateway { gateway, number } => {
             let gw = ctx
-                .config
                 .gateways
-                .iter()
-                .find(|g| &g.name == gateway)
+                .get(gateway)
                 .ok_or_else(|| CallError::NotFound {
                     target: gateway.clone(),
                 })?;

@@ -102,4 +102,6 @@ pub struct CallContext {
     pub globals: Globals,
     /// Where `Record` writes (`<data>/recordings`).
     pub recordings: std::path::PathBuf,
+    /// The gateways in force (configured and added at run time).
+    pub gateways: crate::switch::gateways::LiveGateways,
 }

@@ -1,0 +1,9 @@
+//! `/api/v1` routes for calls (being built: issue 6, second part).
+
+use axum::Router;
+
+use crate::web::WebState;
+
+pub(super) fn routes() -> Router<WebState> {
+    Router::new()
+}
