@@ -91,6 +91,17 @@ pub enum ApiError {
         /// Seconds until the lock ends (`Retry-After`).
         retry_after_secs: u64,
     },
+    /// 422 with a structured detail (e.g. every error of a rejected dialplan).
+    #[error("{error}")]
+    Unprocessable {
+        /// The short message.
+        error: &'static str,
+        /// What is wrong, as JSON.
+        detail: Value,
+    },
+    /// 503: the part of the switch this needs is not running (e.g. CDRs disabled).
+    #[error("unavailable: {0}")]
+    Unavailable(&'static str),
     /// 500: logged in full, answered as "internal error".
     #[error("internal error: {0}")]
     Internal(#[from] WebError),
@@ -114,7 +125,10 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Invalid { .. } | ApiError::Unprocessable { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -138,6 +152,8 @@ impl ApiError {
                 "too many failed logins",
                 json!({ "retry_after_secs": retry_after_secs }),
             ),
+            ApiError::Unprocessable { error, detail } => (*error, detail.clone()),
+            ApiError::Unavailable(d) => ("unavailable", json!(d)),
             ApiError::Internal(_) => ("internal error", Value::Null),
         };
         json!({ "error": error, "detail": detail })
