@@ -24,8 +24,10 @@
 //!
 //! Depends on: `db`, `sip::message`, `sip::transport` (Source, FlowId), `sip::auth`.
 
+mod admin;
 mod authn;
 mod date;
+mod listing;
 mod location;
 mod register;
 mod seed;
