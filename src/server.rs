@@ -286,6 +286,7 @@ pub async fn start(
                 .as_ref()
                 .map(|_| data_dir.join(crate::cdr::pipeline::CDR_DATABASE_FILE)),
             sip: Some(sip),
+            data_dir: Some(data_dir.to_path_buf()),
         };
         let (state, addr) = crate::web::start(options, web_settings.listen, lifecycle).await?;
         tracing::info!(%addr, "web admin listening");

@@ -90,6 +90,8 @@ pub struct WebServices {
     pub cdr_db: Option<PathBuf>,
     /// The SIP endpoint (gateway health checks).
     pub sip: Option<SipHandle>,
+    /// The data directory (`switchboard.db`, `cdr.db`, recordings), for storage figures.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl WebOptions {
@@ -139,6 +141,8 @@ struct Inner {
     metrics: WebMetrics,
     /// Handles on the running switch.
     services: WebServices,
+    /// `[web]` as configured (e.g. `metrics_public`).
+    settings: WebSettings,
     /// When the state was built (uptime).
     started: Instant,
     /// A hash verified against when the account does not exist, so an unknown name takes
@@ -155,6 +159,7 @@ impl WebState {
             inner: Arc::new(Inner {
                 store: Store::new(options.db),
                 sessions: Sessions::new(options.settings.session_lifetime),
+                settings: options.settings,
                 limiter: AddressLimiter::new(options.lockout.max_failures, window, lock),
                 lockout: options.lockout,
                 passwords: options.passwords,
@@ -182,6 +187,11 @@ impl WebState {
     /// Handles on the running switch.
     pub fn services(&self) -> &WebServices {
         &self.inner.services
+    }
+
+    /// `[web]` as configured.
+    pub fn settings(&self) -> &WebSettings {
+        &self.inner.settings
     }
 
     /// The counters for `/metrics`.
