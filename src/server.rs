@@ -255,8 +255,15 @@ pub async fn start(
     } else {
         None
     };
-    let web_settings = config.web;
-    let gateways = LiveGateways::new(config.gateways.clone());
+    let web_settings = config.web.clone();
+    let gateways =
+        LiveGateways::load(db.clone(), config.gateways.clone(), config.acl.clone()).await?;
+    let check = config.calls.gateway_check;
+    if !check.is_zero() {
+        crate::switch::gateways::Prober::new(gateways.clone(), sip.clone())
+            .with_timing(check, crate::switch::gateways::PROBE_TIMEOUT.min(check))
+            .spawn(lifecycle);
+    }
     let calls = start_call_core(
         config,
         sip.clone(),
@@ -270,6 +277,7 @@ pub async fn start(
         data_dir,
         lifecycle,
     )?;
+    let web_listen = web_settings.listen;
     let web = if web_settings.enabled {
         let mut options = WebOptions::new(
             db.clone(),
@@ -288,7 +296,7 @@ pub async fn start(
             sip: Some(sip),
             data_dir: Some(data_dir.to_path_buf()),
         };
-        let (state, addr) = crate::web::start(options, web_settings.listen, lifecycle).await?;
+        let (state, addr) = crate::web::start(options, web_listen, lifecycle).await?;
         tracing::info!(%addr, "web admin listening");
         Some((state, addr))
     } else {

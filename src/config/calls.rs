@@ -19,6 +19,8 @@ use super::validate::Ctx;
 pub(crate) struct CallsTable {
     #[serde(default = "default_ring_timeout")]
     pub(crate) ring_timeout_secs: Spanned<u64>,
+    #[serde(default = "default_gateway_check")]
+    pub(crate) gateway_check_secs: Spanned<u64>,
 }
 
 /// `[media]` as written.
@@ -41,6 +43,11 @@ pub const DEFAULT_SOUNDS_DIR: &str = "dialplan/sounds";
 fn default_ring_timeout() -> Spanned<u64> {
     Spanned::new(0..0, 60)
 }
+fn default_gateway_check() -> Spanned<u64> {
+    Spanned::new(0..0, DEFAULT_GATEWAY_CHECK_SECS)
+}
+/// `[calls] gateway_check_secs` when not set.
+const DEFAULT_GATEWAY_CHECK_SECS: u64 = 30;
 fn default_port_min() -> Spanned<u64> {
     Spanned::new(0..0, 20_000)
 }
@@ -57,13 +64,17 @@ pub struct CallSettings {
     /// A dialled party that has not answered after this long is given up on (the caller
     /// gets 480, the ringing legs a CANCEL).
     pub ring_timeout: Duration,
+    /// How often each gateway is sent an OPTIONS health check (its state on the web
+    /// admin); zero: never (Asterisk `qualify_frequency = 0`).
+    pub gateway_check: Duration,
 }
 
 impl Default for CallSettings {
-    /// Same as an empty `[calls]` table: 60 s ring timeout.
+    /// Same as an empty `[calls]` table: 60 s ring timeout, gateways checked every 30 s.
     fn default() -> CallSettings {
         CallSettings {
             ring_timeout: Duration::from_secs(60),
+            gateway_check: Duration::from_secs(DEFAULT_GATEWAY_CHECK_SECS),
         }
     }
 }
@@ -113,11 +124,20 @@ impl MediaSettings {
 /// Validates `[calls]`; defaults on error (the error is recorded).
 pub(crate) fn call_settings(ctx: &mut Ctx, i: usize, t: Spanned<CallsTable>) -> CallSettings {
     let t = t.into_inner();
-    if !ctx.range(i, &t.ring_timeout_secs, "calls.ring_timeout_secs", 1, 3_600) {
+    let ring_ok = ctx.range(i, &t.ring_timeout_secs, "calls.ring_timeout_secs", 1, 3_600);
+    let check_ok = ctx.range(
+        i,
+        &t.gateway_check_secs,
+        "calls.gateway_check_secs",
+        0,
+        86_400,
+    );
+    if !ring_ok || !check_ok {
         return CallSettings::default();
     }
     CallSettings {
         ring_timeout: Duration::from_secs(*t.ring_timeout_secs.get_ref()),
+        gateway_check: Duration::from_secs(*t.gateway_check_secs.get_ref()),
     }
 }
 

@@ -159,6 +159,17 @@ pub enum ConfigError {
         /// Where the `[sip.tls]` table is.
         at: Location,
     },
+    /// `[web]` TLS keys inconsistent: cert without key (or the other way round), or a
+    /// certificate while `tls = false`.
+    #[error("{at}: {key}: {message}")]
+    WebTls {
+        /// Where the offending value is.
+        at: Location,
+        /// The key to fix.
+        key: &'static str,
+        /// What is wrong.
+        message: &'static str,
+    },
     /// A file named by the configuration does not exist.
     #[error("{at}: {key}: file {} does not exist", path.display())]
     MissingFile {

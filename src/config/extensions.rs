@@ -104,7 +104,7 @@ fn template_matches(template: &str, password: &str, digits: impl Fn(&str) -> boo
 }
 
 /// Whether `s` is a valid extension number: 1 to 32 ASCII digits.
-fn valid_number(s: &str) -> bool {
+pub fn valid_number(s: &str) -> bool {
     !s.is_empty() && s.len() <= MAX_NUMBER_LEN && s.bytes().all(|b| b.is_ascii_digit())
 }
 

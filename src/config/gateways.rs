@@ -10,11 +10,11 @@ use super::validate::{Ctx, InFile};
 use super::{Acl, ConfigError, ConfigWarning, Gateway, Location};
 
 /// A split address: host as written (IPv6 without brackets), its IP if a literal, port.
-type HostPort = (String, Option<IpAddr>, u16);
+pub type HostPort = (String, Option<IpAddr>, u16);
 
 /// Splits `ip:port`, `[v6]:port` or `name:port` into host, IP (if a literal) and port. A bare
 /// IPv6 address without brackets is refused (its last group would read as the port).
-fn split_host_port(s: &str) -> Option<HostPort> {
+pub fn split_host_port(s: &str) -> Option<HostPort> {
     if let Ok(sa) = s.parse::<SocketAddr>() {
         return Some((sa.ip().to_string(), Some(sa.ip()), sa.port()));
     }

@@ -124,7 +124,7 @@ pub(crate) fn load(dir: &Path) -> Result<Config, ConfigErrors> {
         .map(|(i, t)| super::cdr::cdr_settings(&mut ctx, i, t))
         .unwrap_or_default();
     let web = web
-        .map(|(i, t)| super::web::web_settings(&mut ctx, i, t))
+        .map(|(i, t)| super::web::web_settings(&mut ctx, dir, i, t))
         .unwrap_or_default();
 
     let sip_settings = match sip {

@@ -4,6 +4,7 @@
 //! Depends on: `super::validate` (the diagnostic context), serde, toml.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -23,6 +24,10 @@ pub(crate) struct WebTable {
     metrics_public: bool,
     #[serde(default = "default_session_hours")]
     session_hours: Spanned<u64>,
+    #[serde(default)]
+    tls: bool,
+    tls_cert: Option<Spanned<String>>,
+    tls_key: Option<Spanned<String>>,
 }
 
 fn yes() -> bool {
@@ -43,7 +48,7 @@ const DEFAULT_SESSION_HOURS: u64 = 12;
 const MAX_SESSION_HOURS: u64 = 24 * 31;
 
 /// `[web]`: the administration web server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebSettings {
     /// Serve the web UI and API at all.
     pub enabled: bool,
@@ -53,6 +58,14 @@ pub struct WebSettings {
     pub metrics_public: bool,
     /// How long a login session lasts.
     pub session_lifetime: Duration,
+    /// Serve HTTPS (rustls) instead of HTTP; the session cookie is then `Secure`.
+    pub tls: bool,
+    /// `[web] tls_cert`: PEM certificate chain (relative: to the configuration directory),
+    /// given with `tls_key`. Neither: the self-signed certificate in `<data>/tls/` (the one
+    /// SIP TLS uses; generated on first start).
+    pub tls_cert: Option<PathBuf>,
+    /// `[web] tls_key`: PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for WebSettings {
@@ -64,12 +77,20 @@ impl Default for WebSettings {
             listen: DEFAULT_WEB_LISTEN,
             metrics_public: false,
             session_lifetime: Duration::from_secs(DEFAULT_SESSION_HOURS * 3600),
+            tls: false,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
 
 /// Validates `[web]`; defaults on error (the error is recorded).
-pub(crate) fn web_settings(ctx: &mut Ctx, i: usize, t: Spanned<WebTable>) -> WebSettings {
+pub(crate) fn web_settings(
+    ctx: &mut Ctx,
+    dir: &Path,
+    i: usize,
+    t: Spanned<WebTable>,
+) -> WebSettings {
     let t = t.into_inner();
     let mut ok = ctx.range(
         i,
@@ -95,6 +116,51 @@ pub(crate) fn web_settings(ctx: &mut Ctx, i: usize, t: Spanned<WebTable>) -> Web
         },
         None => DEFAULT_WEB_LISTEN,
     };
+    let mut file = |v: &Option<Spanned<String>>, key: &'static str| -> Option<PathBuf> {
+        let v = v.as_ref()?;
+        if !ctx.non_empty(i, v, key) {
+            ok = false;
+            return None;
+        }
+        let path = dir.join(v.get_ref().trim());
+        if !path.is_file() {
+            let at = ctx.loc(i, &v.span());
+            ctx.err(ConfigError::MissingFile {
+                at,
+                key,
+                path: path.clone(),
+            });
+            ok = false;
+        }
+        Some(path)
+    };
+    let tls_cert = file(&t.tls_cert, "web.tls_cert");
+    let tls_key = file(&t.tls_key, "web.tls_key");
+    for (given, missing, key) in [
+        (&t.tls_cert, &t.tls_key, "web.tls_key"),
+        (&t.tls_key, &t.tls_cert, "web.tls_cert"),
+    ] {
+        if let (Some(v), None) = (given, missing) {
+            let at = ctx.loc(i, &v.span());
+            ctx.err(ConfigError::WebTls {
+                at,
+                key,
+                message: "tls_cert and tls_key must be given together",
+            });
+            ok = false;
+        }
+    }
+    if !t.tls {
+        if let Some(v) = t.tls_cert.as_ref().or(t.tls_key.as_ref()) {
+            let at = ctx.loc(i, &v.span());
+            ctx.err(ConfigError::WebTls {
+                at,
+                key: "web.tls",
+                message: "a certificate is configured but tls = false; set tls = true or remove it",
+            });
+            ok = false;
+        }
+    }
     if !ok {
         return WebSettings::default();
     }
@@ -103,6 +169,9 @@ pub(crate) fn web_settings(ctx: &mut Ctx, i: usize, t: Spanned<WebTable>) -> Web
         listen,
         metrics_public: t.metrics_public,
         session_lifetime: Duration::from_secs(*t.session_hours.get_ref() * 3600),
+        tls: t.tls,
+        tls_cert,
+        tls_key,
     }
 }
 

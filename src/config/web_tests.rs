@@ -45,3 +45,24 @@ fn web_unknown_key_and_duplicate_table_are_errors() {
     let all = messages(&errors, None).join("\n");
     assert!(all.contains("[web] table"), "{all}");
 }
+
+#[test]
+fn web_tls_alone_uses_the_generated_certificate() {
+    let c = load_ok(&[("a.toml", &format!("{SIP}[web]\ntls = true\n"))]);
+    assert!(c.web.tls);
+    assert_eq!(c.web.tls_cert, None);
+    assert_eq!(c.web.tls_key, None);
+}
+
+#[test]
+fn web_tls_cert_without_key_or_with_tls_off_is_an_error() {
+    let text = format!("{SIP}[web]\ntls = true\ntls_cert = \"c.pem\"\n");
+    let all = messages(&load_err(&[("a.toml", &text)]), None).join("\n");
+    assert!(all.contains("web.tls_key"), "{all}");
+    assert!(all.contains("a.toml:5:12"), "{all}");
+    assert!(all.contains("c.pem"), "missing file named: {all}");
+    let text = format!("{SIP}[web]\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n");
+    let all = messages(&load_err(&[("a.toml", &text)]), None).join("\n");
+    assert!(all.contains("web.tls:"), "{all}");
+    assert!(all.contains("tls = false"), "{all}");
+}

@@ -2,13 +2,15 @@
 //! migrations embedded in the binary and applied on open.
 //!
 //! Sub-modules hold the queries per table: [`users`] (extensions, stored as HA1 digests, never
-//! passwords) and [`registrations`] (the persistent side of the registrar's location service);
+//! passwords), [`registrations`] (the persistent side of the registrar's location service)
+//! and [`gateways`] (trunks added from the web admin);
 //! [`writer`] is the group-commit task through which every registration change is written.
 //! Everything is written with `sqlx::query(..).bind(..)` and read with `Row::try_get`; the
 //! `sqlx` `macros` feature (and so `sqlx::migrate!`) is deliberately not used.
 //!
 //! Depends on: nothing else in the crate (bottom layer).
 
+pub mod gateways;
 pub mod registrations;
 pub mod users;
 pub mod writer;
@@ -49,6 +51,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "web admin accounts, api tokens, audit log",
         include_str!("../../migrations/0002_web_admin.sql"),
+    ),
+    (
+        3,
+        "gateways added from the web admin",
+        include_str!("../../migrations/0003_gateways.sql"),
     ),
 ];
 

@@ -1,7 +1,8 @@
 //! The `users` table: extensions that may register and place calls. A user is stored with
 //! its HA1 digests (`H(username:realm:password)` for MD5 and SHA-256, RFC 2617 §3.2.2.2,
 //! RFC 7616 §3.4.2), never with the password. Users seeded from configuration carry
-//! `origin = 'config'` so that removing one from the config removes it here too.
+//! `origin = 'config'` so that removing one from the config removes it here too; users
+//! created from the web admin carry `origin = 'web'` and are left alone by the seeding.
 
 use std::collections::HashSet;
 use std::time::SystemTime;
@@ -12,6 +13,9 @@ use super::{unix_ms, Db, DbError};
 
 /// The `origin` of users created from the configuration files.
 pub const ORIGIN_CONFIG: &str = "config";
+
+/// The `origin` of users created from the web admin (kept across restarts and seeding).
+pub const ORIGIN_WEB: &str = "web";
 
 /// One row of `users`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +66,36 @@ async fn upsert_on(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Inserts `user` unless (realm, username) exists; false (nothing written) when it does.
+pub async fn insert_new(db: &Db, user: &UserRecord) -> Result<bool, DbError> {
+    let done = sqlx::query(
+        "INSERT INTO users (realm, username, display_name, ha1_md5, ha1_sha256, loopback_only, \
+         origin, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+         ON CONFLICT (realm, username) DO NOTHING",
+    )
+    .bind(&user.realm)
+    .bind(&user.username)
+    .bind(&user.display_name)
+    .bind(&user.ha1_md5)
+    .bind(&user.ha1_sha256)
+    .bind(user.loopback_only)
+    .bind(&user.origin)
+    .bind(unix_ms(SystemTime::now()))
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes the user (realm, username); false when there is none.
+pub async fn delete(db: &Db, realm: &str, username: &str) -> Result<bool, DbError> {
+    let done = sqlx::query("DELETE FROM users WHERE realm = ?1 AND username = ?2")
+        .bind(realm)
+        .bind(username)
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Looks a user up by realm and user name (exact, case-sensitive match).
@@ -176,3 +210,7 @@ pub async fn count(db: &Db) -> Result<u64, DbError> {
         .try_get("n")?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
+
+#[cfg(test)]
+#[path = "users_tests.rs"]
+mod tests;

@@ -72,6 +72,30 @@ use tokio_util::sync::CancellationToken;
 /// Receive buffer per socket task: larger than any audio RTP packet on an Ethernet path.
 pub const MAX_PACKET: usize = 2048;
 
+/// A process-wide counter on a cache line of its own (the two counters are bumped from
+/// different socket tasks; sharing a line would make every bump a cross-core miss).
+#[repr(align(64))]
+struct GlobalCounter(AtomicU64);
+
+/// RTP packets accepted from phones by every relay session since the process started.
+static RTP_PACKETS_IN: GlobalCounter = GlobalCounter(AtomicU64::new(0));
+/// RTP packets sent to phones by every relay session since the process started.
+static RTP_PACKETS_OUT: GlobalCounter = GlobalCounter(AtomicU64::new(0));
+
+/// RTP packets (received from phones, sent to phones) by every relay session of the
+/// process so far (`/metrics`). Relaxed reads: a scrape needs no ordering.
+pub fn rtp_packet_totals() -> (u64, u64) {
+    (
+        RTP_PACKETS_IN.0.load(Ordering::Relaxed),
+        RTP_PACKETS_OUT.0.load(Ordering::Relaxed),
+    )
+}
+
+/// One RTP packet accepted from a phone (process-wide count; one relaxed add).
+pub(crate) fn count_global_rtp_in() {
+    RTP_PACKETS_IN.0.fetch_add(1, Ordering::Relaxed);
+}
+
 #[path = "relay_output.rs"]
 mod output;
 #[path = "relay_tasks.rs"]
@@ -264,6 +288,7 @@ impl OutCounters {
     /// One RTP packet of `bytes` sent.
     fn count_rtp(&self, bytes: usize) {
         self.packets.fetch_add(1, Ordering::Relaxed);
+        RTP_PACKETS_OUT.0.fetch_add(1, Ordering::Relaxed);
         self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 }

@@ -285,6 +285,7 @@ impl Shared {
             return Verdict::nothing(leg);
         };
         state.packets_in += 1;
+        super::relay::count_global_rtp_in();
         state.bytes_in += packet.len() as u64;
         let first = *state.first_rtp.get_or_insert(now);
         state.last_rtp = Some(now);

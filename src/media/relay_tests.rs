@@ -412,3 +412,25 @@ fn muxed_rtcp_on_the_rtp_port_is_relayed_but_not_counted_as_rtp() {
     let stats = shared.snapshot(Leg::A, now, std::time::SystemTime::UNIX_EPOCH);
     assert_eq!((stats.packets_in, stats.rtcp_in, stats.expected), (0, 1, 0));
 }
+
+#[tokio::test]
+async fn process_wide_packet_counters_include_every_relayed_packet() {
+    // Other tests relay packets concurrently: the totals grow by at least ours.
+    let (in0, out0) = super::relay::rtp_packet_totals();
+    let r = rig(43800, RelayConfig::default(), 8).await;
+    let (to_a, to_b) = (r.session.local_rtp(Leg::A), r.session.local_rtp(Leg::B));
+    for seq in 0..7u16 {
+        let pkt = rtp(0, seq, u32::from(seq) * 160, 0xc, &[0; 160]);
+        r.a.rtp.send_to(&pkt, to_a).await.unwrap();
+        r.b.recv().await;
+    }
+    let pkt = rtp(0, 0, 0, 0xd, &[0; 160]);
+    r.b.rtp.send_to(&pkt, to_b).await.unwrap();
+    r.a.recv().await;
+    let stats = r.session.close().await;
+    assert_eq!((stats.a.packets_in + stats.b.packets_in), 8);
+    let (in1, out1) = super::relay::rtp_packet_totals();
+    assert!(in1 - in0 >= 8, "in {in0} -> {in1}");
+    assert!(out1 - out0 >= 8, "out {out0} -> {out1}");
+    r.lifecycle.stop_and_wait().await;
+}

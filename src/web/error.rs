@@ -51,6 +51,23 @@ pub enum WebError {
         /// What is wrong with it.
         message: &'static str,
     },
+    /// Reading the CDR database failed (search, detail, report, export).
+    #[error("CDR database: {0}")]
+    Cdr(#[from] crate::cdr::store::StoreError),
+    /// A dialplan file could not be listed, read, written or renamed.
+    #[error("{}: {source}", path.display())]
+    File {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A chart could not be drawn.
+    #[error("chart: {0}")]
+    Chart(#[from] super::charts::ChartError),
+    /// HTTPS could not be set up (`[web] tls = true`): certificate or key unusable.
+    #[error("{0}")]
+    Tls(#[from] crate::web::tls::TlsError),
 }
 
 /// An HTTP error answer of the API.

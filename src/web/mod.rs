@@ -19,12 +19,15 @@
 pub mod accounts;
 mod api;
 pub mod auth;
+mod charts;
 pub mod error;
+pub mod live;
 pub mod metrics;
 mod pages;
 pub mod password;
 pub mod session;
 pub mod store;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -141,6 +144,11 @@ struct Inner {
     metrics: WebMetrics,
     /// Handles on the running switch.
     services: WebServices,
+    /// Live calls (batched WebSocket feed, snapshot cache) and the calls-per-second ring.
+    live: live::Live,
+    /// The data endpoints' state: the CDR query handle (opened on first use) and the lock
+    /// serialising dialplan saves.
+    data: api::DataState,
     /// `[web]` as configured (e.g. `metrics_public`).
     settings: WebSettings,
     /// When the state was built (uptime).
@@ -168,6 +176,8 @@ impl WebState {
                 cdr: options.cdr,
                 metrics: WebMetrics::default(),
                 services: options.services,
+                live: live::Live::new(),
+                data: api::DataState::default(),
                 started: Instant::now(),
                 dummy_hash: OnceCell::new(),
             }),
@@ -243,12 +253,23 @@ pub fn router(state: WebState) -> Router {
 /// ([`WebState::ensure_admin`]), binds `listen`, and serves on `lifecycle`'s tracker until
 /// its shutdown token is cancelled. Returns the state (for metrics) and the bound address.
 pub async fn start(
-    options: WebOptions,
+    mut options: WebOptions,
     listen: SocketAddr,
     lifecycle: &Lifecycle,
 ) -> Result<(WebState, SocketAddr), WebError> {
+    let tls = if options.settings.tls {
+        let (cert, key) = (
+            options.settings.tls_cert.clone(),
+            options.settings.tls_key.clone(),
+        );
+        // Also marks the session cookie Secure.
+        Some(tls::prepare(&mut options, listen, cert, key)?)
+    } else {
+        None
+    };
     let state = WebState::new(options);
     state.ensure_admin().await?;
+    live::start(&state, lifecycle);
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|source| WebError::Bind {
@@ -259,11 +280,16 @@ pub async fn start(
         addr: listen,
         source,
     })?;
-    tracing::info!(addr = %bound, "web admin listening (http)");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(addr = %bound, scheme, "web admin listening");
     let shutdown = lifecycle.shutdown.clone();
     let served = state.clone();
     lifecycle.tracker.spawn(async move {
-        if let Err(error) = serve(served, listener, shutdown).await {
+        let result = match tls {
+            Some(config) => tls::serve_tls(served, listener, config, shutdown).await,
+            None => serve(served, listener, shutdown).await,
+        };
+        if let Err(error) = result {
             tracing::error!(%error, "web server stopped");
         }
     });

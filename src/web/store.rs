@@ -13,7 +13,7 @@ use super::error::WebError;
 use crate::db::Db;
 
 /// What an account or a token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Everything.
@@ -46,7 +46,7 @@ impl Role {
 }
 
 /// An admin account as listed by the API (no hash).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Account {
     /// Login name.
     pub name: String,
@@ -70,7 +70,7 @@ pub struct Credentials {
 }
 
 /// An API token as listed (never the secret).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ApiToken {
     /// Its id (path of `DELETE /api/v1/tokens/{id}`).
     pub id: i64,
@@ -87,7 +87,7 @@ pub struct ApiToken {
 }
 
 /// One audit row.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     /// Increasing id.
     pub id: i64,

@@ -84,6 +84,11 @@ impl Registrar {
         let bindings = {
             // Held until memory is updated: the next update of this AOR plans on our result.
             let _aor = self.aor_locks.lock(&aor).await;
+            // The extension may have been deleted (web admin) while we waited for the lock;
+            // its bindings were dropped under this lock, so do not re-install one.
+            if !self.has_user(&user) {
+                return Err(reject(req, 404, "Not Found"));
+            }
             let plan = plan_update(self.snapshot(&aor), &aor, &update, source, now)
                 .map_err(|e| e.respond(req))?; // step 7
             if !plan.removed.is_empty() || !plan.upserts.is_empty() {

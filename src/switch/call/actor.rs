@@ -324,6 +324,8 @@ impl Call {
                 (i, ev) = in_dialog::next_passthrough(&mut self.passthrough),
                     if !self.passthrough.is_empty() => self.on_passthrough(i, ev).await,
                 _ = tokio::time::sleep_until(self.linger_deadline), if ending => break,
+                _ = super::registry::admin_hangup(&mut self.guard, self.a.channel.channel().id.as_str()),
+                    if !ending => self.on_admin_hangup().await,
             }
         }
     }
@@ -418,6 +420,21 @@ impl Call {
             _ if !self.a.final_sent => {
                 self.cancel_pending(cause, DialStatus::Cancel).await;
                 self.fail_a(503, cause).await;
+            }
+            _ => self.hangup_bridged(None, cause).await,
+        }
+    }
+
+    /// An administrator hung the call up (web admin): Q.850 16 from the switch; answered →
+    /// BYE to both sides, else CANCEL to the ringing legs and 480 to the caller.
+    async fn on_admin_hangup(&mut self) {
+        let cause = HangupCause::normal(HangupSide::Switch);
+        info!(hangup_by = "admin", phase = ?self.phase, "call hung up by an administrator");
+        match self.phase {
+            Phase::Ending => {}
+            _ if !self.a.final_sent => {
+                self.cancel_pending(cause, DialStatus::Cancel).await;
+                self.fail_a(480, cause).await;
             }
             _ => self.hangup_bridged(None, cause).await,
         }

@@ -83,7 +83,7 @@ pub(super) async fn destinations(
 ) -> Result<Vec<Dest>, CallError> {
     match target {
         DialTarget::Extension { number } => {
-            if ctx.config.extension(number).is_none() {
+            if !ctx.registrar.has_user(number) {
                 return Err(CallError::NotFound {
                     target: number.clone(),
                 });

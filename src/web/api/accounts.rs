@@ -6,13 +6,60 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::web::accounts::{check_name, check_password};
+use crate::web::api::openapi::ErrorBody;
 use crate::web::auth::{AdminOnly, JsonBody, Principal, Via};
 use crate::web::error::ApiError;
-use crate::web::store::{Change, Role};
+use crate::web::store::{Account, Change, Role};
 use crate::web::WebState;
+
+/// `GET /api/v1/accounts` answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AccountList {
+    /// Every admin account, by name.
+    #[schema(value_type = Vec<super::openapi::AccountSchema>)]
+    accounts: Vec<Account>,
+}
+
+/// `POST /api/v1/accounts` body (documentation: read field by field, a 422 names the field).
+#[derive(ToSchema)]
+#[allow(dead_code)] // only described in the OpenAPI document, never built
+pub(crate) struct NewAccount {
+    /// 1-64 letters, digits, `.`, `_`, `-`.
+    name: String,
+    /// At least 12 characters.
+    password: String,
+    /// Default `viewer`.
+    #[schema(value_type = Option<super::openapi::RoleSchema>)]
+    role: Option<Role>,
+}
+
+/// `PUT /api/v1/accounts/{name}` body: at least one of the two.
+#[derive(ToSchema)]
+#[allow(dead_code)] // only described in the OpenAPI document, never built
+pub(crate) struct AccountChange {
+    /// The new role (the last admin cannot be demoted: 409).
+    #[schema(value_type = Option<super::openapi::RoleSchema>)]
+    role: Option<Role>,
+    /// A new password (other sessions of the account are closed).
+    password: Option<String>,
+}
+
+/// `POST /api/v1/accounts` answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CreatedAccount {
+    /// Account name.
+    name: String,
+    /// Its role.
+    #[schema(value_type = super::openapi::RoleSchema)]
+    role: Role,
+    /// Creation time, Unix ms.
+    created: i64,
+}
 
 pub(super) fn routes() -> Router<WebState> {
     Router::new()
@@ -20,9 +67,21 @@ pub(super) fn routes() -> Router<WebState> {
         .route("/api/v1/accounts/{name}", put(update).delete(delete))
 }
 
-async fn list(State(state): State<WebState>, _caller: Principal) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts",
+    tag = "accounts",
+    responses(
+        (status = 200, description = "the admin accounts", body = AccountList),
+        (status = 401, description = "login required", body = ErrorBody),
+    )
+)]
+async fn list(
+    State(state): State<WebState>,
+    _caller: Principal,
+) -> Result<Json<AccountList>, ApiError> {
     let accounts = state.store().accounts().await?;
-    Ok(Json(json!({ "accounts": accounts })))
+    Ok(Json(AccountList { accounts }))
 }
 
 fn password_field(body: &JsonBody) -> Result<Option<String>, ApiError> {
@@ -33,6 +92,19 @@ fn password_field(body: &JsonBody) -> Result<Option<String>, ApiError> {
     Ok(password)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts",
+    tag = "accounts",
+    request_body = NewAccount,
+    responses(
+        (status = 201, description = "created", body = CreatedAccount),
+        (status = 401, description = "login required", body = ErrorBody),
+        (status = 403, description = "viewer role, or missing X-CSRF-Token", body = ErrorBody),
+        (status = 409, description = "the account exists", body = ErrorBody),
+        (status = 422, description = "a field is bad (named in `detail.field`)", body = ErrorBody),
+    )
+)]
 async fn create(
     State(state): State<WebState>,
     AdminOnly(caller): AdminOnly,
@@ -63,16 +135,35 @@ async fn create(
             json!({ "role": role }),
         )
         .await?;
-    let created = json!({ "name": name, "role": role, "created": now });
+    let created = CreatedAccount {
+        name,
+        role,
+        created: now,
+    };
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/accounts/{name}",
+    tag = "accounts",
+    params(("name" = String, Path, description = "account name")),
+    request_body = AccountChange,
+    responses(
+        (status = 200, description = "the changed account", body = super::openapi::AccountSchema),
+        (status = 401, description = "login required", body = ErrorBody),
+        (status = 403, description = "viewer role, or missing X-CSRF-Token", body = ErrorBody),
+        (status = 404, description = "no such account", body = ErrorBody),
+        (status = 409, description = "the last admin cannot be demoted", body = ErrorBody),
+        (status = 422, description = "a field is bad (named in `detail.field`)", body = ErrorBody),
+    )
+)]
 async fn update(
     State(state): State<WebState>,
     AdminOnly(caller): AdminOnly,
     Path(name): Path<String>,
     body: JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Account>, ApiError> {
     body.only(&["role", "password"])?;
     let role = body.opt_role("role")?;
     let password = password_field(&body)?;
@@ -125,9 +216,22 @@ async fn update(
         .into_iter()
         .find(|a| a.name == name)
         .ok_or_else(|| ApiError::NotFound(format!("account {name}")))?;
-    Ok(Json(json!(account)))
+    Ok(Json(account))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/accounts/{name}",
+    tag = "accounts",
+    params(("name" = String, Path, description = "account name")),
+    responses(
+        (status = 204, description = "deleted; its sessions are closed"),
+        (status = 401, description = "login required", body = ErrorBody),
+        (status = 403, description = "viewer role, or missing X-CSRF-Token", body = ErrorBody),
+        (status = 404, description = "no such account", body = ErrorBody),
+        (status = 409, description = "the last admin cannot be deleted", body = ErrorBody),
+    )
+)]
 async fn delete(
     State(state): State<WebState>,
     AdminOnly(caller): AdminOnly,

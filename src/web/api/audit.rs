@@ -6,11 +6,33 @@ use std::collections::HashMap;
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
 
+use crate::web::api::openapi::ErrorBody;
 use crate::web::auth::Principal;
 use crate::web::error::ApiError;
+use crate::web::store::AuditEntry;
 use crate::web::WebState;
+
+/// `GET /api/v1/audit` query (documentation: read from a map so an unknown key is a 422).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // only described in the OpenAPI document, never built
+pub(crate) struct AuditQuery {
+    /// Rows per page, 1-1000 (default 100).
+    limit: Option<u32>,
+    /// Only entries with a smaller id (the smallest id of the previous page).
+    before: Option<i64>,
+}
+
+/// `GET /api/v1/audit` answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AuditPage {
+    /// Newest first.
+    #[schema(value_type = Vec<super::openapi::AuditEntrySchema>)]
+    entries: Vec<AuditEntry>,
+}
 
 /// Rows per page when `limit` is not given, and the most one page may hold.
 const DEFAULT_LIMIT: u32 = 100;
@@ -20,11 +42,22 @@ pub(super) fn routes() -> Router<WebState> {
     Router::new().route("/api/v1/audit", get(audit))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "audit",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "one page of the audit log, newest first", body = AuditPage),
+        (status = 401, description = "login required", body = ErrorBody),
+        (status = 422, description = "a bad or unknown query parameter", body = ErrorBody),
+    )
+)]
 async fn audit(
     State(state): State<WebState>,
     _caller: Principal,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AuditPage>, ApiError> {
     if let Some(k) = query
         .keys()
         .find(|k| !["limit", "before"].contains(&k.as_str()))
@@ -50,5 +83,5 @@ async fn audit(
         ),
     };
     let entries = state.store().audit_entries(limit, before).await?;
-    Ok(Json(json!({ "entries": entries })))
+    Ok(Json(AuditPage { entries }))
 }

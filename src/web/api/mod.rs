@@ -17,6 +17,8 @@ mod session;
 mod status;
 mod tokens;
 
+pub(super) use cdr::DataState;
+
 use axum::http::Uri;
 use axum::middleware::from_fn_with_state;
 use axum::Router;

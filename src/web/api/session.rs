@@ -14,12 +14,43 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
+use serde::Serialize;
 use serde_json::json;
+use utoipa::ToSchema;
 
+use crate::web::api::openapi::ErrorBody;
 use crate::web::auth::{JsonBody, Principal, Via, SESSION_COOKIE};
 use crate::web::error::ApiError;
 use crate::web::password::verify;
+use crate::web::store::Role;
 use crate::web::WebState;
+
+/// `POST /api/v1/login` body (documentation: the handler reads it field by field, so a
+/// 422 names the bad field).
+#[derive(ToSchema)]
+#[allow(dead_code)] // only described in the OpenAPI document, never built
+pub(crate) struct LoginRequest {
+    /// Account name.
+    name: String,
+    /// Its password.
+    password: String,
+}
+
+/// A logged-in caller: the login answer and `GET /api/v1/me`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SessionAnswer {
+    /// Account name (or the API token's label).
+    name: String,
+    /// What it may do.
+    #[schema(value_type = super::openapi::RoleSchema)]
+    role: Role,
+    /// How the request was authenticated (`session` or `token`; absent in the login answer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    via: Option<&'static str>,
+    /// The session's CSRF token, to send as `X-CSRF-Token` on POST/PUT/PATCH/DELETE
+    /// (null for a token).
+    csrf_token: Option<String>,
+}
 
 pub(super) fn open_routes() -> Router<WebState> {
     Router::new().route("/api/v1/login", post(login))
@@ -57,6 +88,20 @@ fn cookie(state: &WebState, value: &str, max_age_secs: u64) -> Result<HeaderValu
     .map_err(|_| ApiError::BadRequest("unusable session id".into()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/login",
+    tag = "session",
+    request_body = LoginRequest,
+    security(()),
+    responses(
+        (status = 200, description = "logged in; `Set-Cookie: sb_session=...`", body = SessionAnswer),
+        (status = 400, description = "not a JSON object", body = ErrorBody),
+        (status = 401, description = "wrong name or password", body = ErrorBody),
+        (status = 422, description = "a field is missing or not a string", body = ErrorBody),
+        (status = 429, description = "address or account locked (`Retry-After`)", body = ErrorBody),
+    )
+)]
 async fn login(
     State(state): State<WebState>,
     connect: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -109,11 +154,12 @@ async fn login(
             json!({ "address": ip.to_string() }),
         )
         .await?;
-    let body = json!({
-        "name": creds.account.name,
-        "role": creds.account.role,
-        "csrf_token": session.csrf,
-    });
+    let body = SessionAnswer {
+        name: creds.account.name,
+        role: creds.account.role,
+        via: None,
+        csrf_token: Some(session.csrf),
+    };
     let mut response = Json(body).into_response();
     let max_age = state.sessions().lifetime().as_secs();
     response
@@ -162,6 +208,16 @@ async fn failed_login(
     Ok(ApiError::BadCredentials)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/logout",
+    tag = "session",
+    responses(
+        (status = 204, description = "session closed, cookie cleared (a token: nothing to do)"),
+        (status = 401, description = "login required", body = ErrorBody),
+        (status = 403, description = "missing or wrong X-CSRF-Token", body = ErrorBody),
+    )
+)]
 async fn logout(State(state): State<WebState>, caller: Principal) -> Result<Response, ApiError> {
     let mut response = StatusCode::NO_CONTENT.into_response();
     if let Via::Session { id, .. } = &caller.via {
@@ -183,15 +239,24 @@ async fn logout(State(state): State<WebState>, caller: Principal) -> Result<Resp
     Ok(response)
 }
 
-async fn me(caller: Principal) -> Json<serde_json::Value> {
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "session",
+    responses(
+        (status = 200, description = "the caller", body = SessionAnswer),
+        (status = 401, description = "login required", body = ErrorBody),
+    )
+)]
+async fn me(caller: Principal) -> Json<SessionAnswer> {
     let (via, csrf) = match &caller.via {
         Via::Session { csrf, .. } => ("session", Some(csrf.clone())),
         Via::Token { .. } => ("token", None),
     };
-    Json(json!({
-        "name": caller.name,
-        "role": caller.role,
-        "via": via,
-        "csrf_token": csrf,
-    }))
+    Json(SessionAnswer {
+        name: caller.name,
+        role: caller.role,
+        via: Some(via),
+        csrf_token: csrf,
+    })
 }

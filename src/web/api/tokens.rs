@@ -6,14 +6,52 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::web::accounts::check_name;
+use crate::web::api::openapi::ErrorBody;
 use crate::web::auth::{AdminOnly, JsonBody, Principal};
 use crate::web::error::ApiError;
 use crate::web::password::{new_api_token, token_digest};
-use crate::web::store::Role;
+use crate::web::store::{ApiToken, Role};
 use crate::web::WebState;
+
+/// `GET /api/v1/tokens` answer (no secrets).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct TokenList {
+    /// Every API token.
+    #[schema(value_type = Vec<super::openapi::ApiTokenSchema>)]
+    tokens: Vec<ApiToken>,
+}
+
+/// `POST /api/v1/tokens` body (documentation: read field by field, a 422 names the field).
+#[derive(ToSchema)]
+#[allow(dead_code)] // only described in the OpenAPI document, never built
+pub(crate) struct NewToken {
+    /// A label (1-64 letters, digits, `.`, `_`, `-`).
+    name: String,
+    /// Default `viewer`.
+    #[schema(value_type = Option<super::openapi::RoleSchema>)]
+    role: Option<Role>,
+}
+
+/// `POST /api/v1/tokens` answer: the only time the secret is shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CreatedToken {
+    /// Its id (for `DELETE /api/v1/tokens/{id}`).
+    id: i64,
+    /// The label.
+    name: String,
+    /// What it may do.
+    #[schema(value_type = super::openapi::RoleSchema)]
+    role: Role,
+    /// Creation time, Unix ms.
+    created: i64,
+    /// The secret, for `Authorization: Bearer <token>`.
+    token: String,
+}
 
 pub(super) fn routes() -> Router<WebState> {
     Router::new()
@@ -21,11 +59,35 @@ pub(super) fn routes() -> Router<WebState> {
         .route("/api/v1/tokens/{id}", delete(remove))
 }
 
-async fn list(State(state): State<WebState>, _caller: Principal) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/api/v1/tokens",
+    tag = "tokens",
+    responses(
+        (status = 200, description = "the API tokens (no secrets)", body = TokenList),
+        (status = 401, description = "login required", body = ErrorBody),
+    )
+)]
+async fn list(
+    State(state): State<WebState>,
+    _caller: Principal,
+) -> Result<Json<TokenList>, ApiError> {
     let tokens = state.store().tokens().await?;
-    Ok(Json(json!({ "tokens": tokens })))
+    Ok(Json(TokenList { tokens }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/tokens",
+    tag = "tokens",
+    request_body = NewToken,
+    responses(
+        (status = 201, description = "created; the secret is shown this once", body = CreatedToken),
+        (status = 401, description = "login required", body = ErrorBody),
+        (status = 403, description = "viewer role, or missing X-CSRF-Token", body = ErrorBody),
+        (status = 422, description = "a field is bad (named in `detail.field`)", body = ErrorBody),
+    )
+)]
 async fn create(
     State(state): State<WebState>,
     AdminOnly(caller): AdminOnly,
@@ -52,10 +114,29 @@ async fn create(
             json!({ "name": name, "role": role }),
         )
         .await?;
-    let created = json!({ "id": id, "name": name, "role": role, "created": now, "token": secret });
+    let created = CreatedToken {
+        id,
+        name,
+        role,
+        created: now,
+        token: secret,
+    };
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tokens/{id}",
+    tag = "tokens",
+    params(("id" = i64, Path, description = "token id")),
+    responses(
+        (status = 204, description = "deleted"),
+        (status = 401, description = "login required", body = ErrorBody),
+        (status = 403, description = "viewer role, or missing X-CSRF-Token", body = ErrorBody),
+        (status = 404, description = "no such token", body = ErrorBody),
+        (status = 422, description = "the id is not an integer", body = ErrorBody),
+    )
+)]
 async fn remove(
     State(state): State<WebState>,
     AdminOnly(caller): AdminOnly,
