@@ -3,7 +3,7 @@
 //   node benches/dashboard_browser.mjs                       # 1000 calls, 30 s window
 //   LIVE_CALLS=200 WINDOW_SECS=15 node benches/dashboard_browser.mjs
 //   SWITCHBOARD_BIN=target/release/switchboard node benches/dashboard_browser.mjs
-//   ATTACH=http://127.0.0.1:63088 USER=bench PASSWORD=... node benches/dashboard_browser.mjs
+//   ATTACH=http://127.0.0.1:63088 BENCH_USER=bench BENCH_PASSWORD=... node benches/dashboard_browser.mjs
 //                                                            # measure a PBX already under load
 //
 // Without ATTACH it runs benches/dashboard_load.sh (helper script: a private test PBX, SIPp
@@ -172,7 +172,7 @@ async function measure({ web, user, password }) {
 async function main() {
   const attach = process.env.ATTACH;
   const load = attach
-    ? { web: attach, user: process.env.USER || 'admin', password: process.env.PASSWORD || '', stop() {} }
+    ? { web: attach, user: process.env.BENCH_USER || 'admin', password: process.env.BENCH_PASSWORD || '', stop() {} }
     : await startLoad();
   let r;
   try {

@@ -54,7 +54,9 @@ source "$root/benches/lib.sh"
 trap bench_cleanup EXIT
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 for port in $PBX_PORT $CARRIER_PORT $UAC_PORT; do require_free_udp_port "$port"; done
-if grep -q ":$(printf '%04X' $WEB_PORT) " /proc/net/tcp; then echo "TCP port $WEB_PORT is in use" >&2; exit 1; fi
+if awk -v p=":$(printf '%04X' $WEB_PORT)" '$2 ~ p "$" && $4 == "0A" { found = 1 } END { exit !found }' /proc/net/tcp; then
+    echo "TCP port $WEB_PORT is in use (listening)" >&2; exit 1
+fi
 
 cycle_ms=$((RING_MS + HOLD_MS))
 rate=$(( (LIVE_CALLS * 1000 + cycle_ms - 1) / cycle_ms ))
@@ -90,10 +92,10 @@ wait_udp_port $PBX_PORT
 curl -s -o /dev/null --retry 20 --retry-connrefused --retry-delay 0 --max-time 10 "http://$WEB/login" || true
 csrf=$(curl -s -c "$work/cookies" -H 'Content-Type: application/json' --max-time 10 \
     -d "{\"name\":\"$BENCH_USER\",\"password\":\"$BENCH_PASSWORD\"}" "http://$WEB/api/v1/login" |
-    grep -o '"csrf":"[^"]*"' | cut -d'"' -f4)
+    grep -o '"csrf[a-z_]*":"[^"]*"' | cut -d'"' -f4 || true)
 live_calls() {
     curl -s -b "$work/cookies" --max-time 10 "http://$WEB/api/v1/status" |
-        grep -o '"active":[0-9]*' | head -1 | cut -d: -f2
+        sed -n 's/.*"calls":{"active":\([0-9]*\).*/\1/p' || true
 }
 echo "switchboard pid $pbx  RSS idle $(rss_kb "$pbx") kB  live calls $(live_calls)"
 
@@ -152,7 +154,9 @@ awk -v a="${cpu_pct[A]}" -v b="${cpu_pct[B]}" -v c="${cpu_pct[A2]}" -v n="$WATCH
     printf "== PBX CPU without watcher %.1f%% (A %.1f, A2 %.1f), with %d watcher(s) %.1f%%: +%.1f points of one core\n", base, a, c, n, b, b - base
 }'
 # An admin hangs one live call up (DELETE /api/v1/calls/{id}): 204, and the PBX logs it.
-victim=$(curl -s -b "$work/cookies" --max-time 10 "http://$WEB/api/v1/calls" | grep -o '"id":"[^"]*"' | head -1 | cut -d'"' -f4)
+# (the middle one of the list, oldest first: answered, and far from its own end).
+victim=$(curl -s -b "$work/cookies" --max-time 10 "http://$WEB/api/v1/calls" |
+    grep -o '{"id":"[^"]*","linkedid"' | cut -d'"' -f4 | awk '{ id[NR] = $0 } END { print id[int((NR + 1) / 2)] }' || true)
 code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -b "$work/cookies" -H "X-CSRF-Token: $csrf" \
     --max-time 10 "http://$WEB/api/v1/calls/$victim")
 sleep 1

@@ -48,9 +48,9 @@ pub use cdr::{
     FieldPart, FieldSpec, HttpUrl, LegsFilter, UrlProblem, WebhookSettings, BUILTIN_COLUMNS,
 };
 pub use error::{ConfigError, ConfigErrors, ConfigWarning, Location, RangeProblem, WeakPassword};
+pub use extensions::valid_number;
 pub use extensions::{weak_password, COMMON_PASSWORDS, MAX_RANGE_LEN, SHIPPED_TEMPLATES};
 pub use file::ListenTransport;
-pub use extensions::valid_number;
 pub use gateways::{split_host_port, HostPort};
 pub use web::{WebSettings, DEFAULT_WEB_LISTEN};
 

@@ -280,6 +280,7 @@ impl Call {
                 Ok(Some((stream, body))) => {
                     if let Some(stream) = &stream {
                         relay.set_stream(Leg::B, stream);
+                        self.note_codec(i, stream);
                     }
                     msgs::set_sdp_headers(&mut out.headers);
                     out.body = body;
@@ -365,6 +366,7 @@ impl Call {
                     if let Some(relay) = &self.relay {
                         relay.set_stream(Leg::B, &stream);
                     }
+                    self.note_codec(i, &stream);
                 }
                 Ok(None) => {}
                 Err(error) => warn!(%error, "callee's SDP unusable"),
@@ -517,5 +519,25 @@ impl Call {
             return self.dial_failed(status, cause, None, None).await;
         }
         self.check_all_failed().await;
+    }
+}
+
+impl Call {
+    /// Records the codec the callee answered with (its first audio payload) on both legs,
+    /// so the live view shows it while the call is up (the relay's figure replaces it at
+    /// the end).
+    fn note_codec(&mut self, i: usize, stream: &crate::media::sdp::AudioStream) {
+        let Some(codec) = stream
+            .payloads
+            .iter()
+            .find(|p| !p.name.eq_ignore_ascii_case("telephone-event"))
+            .map(|p| p.name.clone())
+        else {
+            return;
+        };
+        self.a.channel.channel_mut().set_codec(codec.clone());
+        if let Some(b) = self.b.get_mut(i) {
+            b.channel.channel_mut().set_codec(codec);
+        }
     }
 }

@@ -96,6 +96,10 @@ impl Call {
                 Ok(answer) => {
                     relay.set_stream(Leg::A, &answer.offer);
                     relay.set_codec(Leg::A, Some(answer.codec.clone()));
+                    self.a
+                        .channel
+                        .channel_mut()
+                        .set_codec(answer.codec.name.clone());
                     debug!(codec = %answer.codec.name, direction = answer.direction.as_str(), "local answer");
                     (answer.body, Some(answer.codec), answer.telephone_event)
                 }

@@ -111,7 +111,7 @@ async fn a_client_too_far_behind_is_resynchronised_with_a_snapshot() {
     let upsert = |n: u64| Batch {
         upsert: vec![Rendered {
             id: format!("call-{n}"),
-            started_ms: n as i64,
+            order: (n as i64, 0),
             json: format!("{{\"id\":\"call-{n}\"}}"),
         }],
         remove: Vec::new(),

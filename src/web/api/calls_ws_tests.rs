@@ -254,7 +254,7 @@ async fn a_client_that_stops_reading_is_dropped_not_buffered_for() {
         feed.publish(Batch {
             upsert: vec![Rendered {
                 id: format!("call-{n}"),
-                started_ms: n,
+                order: (n, 0),
                 json: format!("{{\"id\":\"call-{n}\",\"pad\":\"{pad}\"}}"),
             }],
             remove: Vec::new(),

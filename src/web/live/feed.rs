@@ -27,7 +27,7 @@ struct View {
     /// The `seq` of the last delta.
     seq: u64,
     /// Call id → (started, `Call` JSON).
-    calls: HashMap<String, (i64, String)>,
+    calls: HashMap<String, ((i64, u64), String)>,
 }
 
 /// See the module docs.
@@ -73,7 +73,7 @@ impl Feed {
             view.calls.remove(id);
         }
         for r in batch.upsert {
-            view.calls.insert(r.id, (r.started_ms, r.json));
+            view.calls.insert(r.id, (r.order, r.json));
         }
         view.seq = seq;
         // No receiver is not an error: nobody is watching.
@@ -118,7 +118,7 @@ impl Feed {
 
 /// Appends the JSON array of the view's calls, oldest first.
 fn push_calls(text: &mut String, view: &View) {
-    let mut calls: Vec<(&String, &(i64, String))> = view.calls.iter().collect();
+    let mut calls: Vec<(&String, &((i64, u64), String))> = view.calls.iter().collect();
     calls.sort_unstable_by(|a, b| (a.1 .0, a.0).cmp(&(b.1 .0, b.0)));
     text.reserve(calls.iter().map(|c| c.1 .1.len() + 1).sum::<usize>() + 2);
     text.push('[');

@@ -43,8 +43,9 @@ struct Entry {
 pub struct Rendered {
     /// The call id (A channel uuid).
     pub id: String,
-    /// When it started (snapshot order), Unix ms.
-    pub started_ms: i64,
+    /// Where it sorts: when it started (Unix ms), then the A channel's creation ordinal
+    /// (calls started in the same millisecond keep their creation order).
+    pub order: (i64, u64),
     /// The `Call` object as JSON text.
     pub json: String,
 }
@@ -207,7 +208,7 @@ impl Tracker {
             match serde_json::to_string(&call) {
                 Ok(json) => batch.upsert.push(Rendered {
                     id: call.id,
-                    started_ms: call.started_ms,
+                    order: (call.started_ms, entry.a.ordinal),
                     json,
                 }),
                 Err(error) => tracing::warn!(%error, call = %id, "live call not rendered"),

@@ -148,3 +148,22 @@ async fn deleting_is_undone_too_and_the_last_file_stays() {
     assert!(matches!(error, ApiError::Invalid { ref field, .. } if field == "name"));
     assert_eq!(on_disk(dir.path(), "main.conf").as_deref(), Some(MAIN));
 }
+
+#[tokio::test]
+async fn an_undo_restores_the_exact_bytes_of_a_file_that_was_not_text() {
+    let (dir, reloader) = setup();
+    let path = dir.path().to_owned();
+    std::fs::write(path.join("bin.conf"), [0xff, 0xfe, b'\n']).unwrap_or_else(|e| panic!("{e}"));
+    let change = Change::Save {
+        name: "bin.conf".into(),
+        content: "[bin]\n".into(),
+    };
+    apply(path.clone(), change, || {
+        std::fs::write(path.join("zz.conf"), "nonsense\n").unwrap_or_else(|e| panic!("{e}"));
+        reloader.reload("test")
+    })
+    .await
+    .expect_err("rejected");
+    let bytes = std::fs::read(path.join("bin.conf")).unwrap_or_default();
+    assert_eq!(bytes, [0xff, 0xfe, b'\n']);
+}

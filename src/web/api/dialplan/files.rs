@@ -209,14 +209,6 @@ pub(crate) struct FileSet {
 }
 
 impl FileSet {
-    /// The text of `name`, if the set has it.
-    pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        self.files
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, t)| t.as_str())
-    }
-
     /// How many files the set has (unreadable ones included).
     pub(crate) fn len(&self) -> usize {
         self.files.len() + self.unreadable.len()
