@@ -21,13 +21,16 @@ use super::tracker::Batch;
 /// client further behind is resynchronised with a fresh snapshot.
 pub const DELTA_BACKLOG: usize = 64;
 
+/// One published call: where it sorts (start ms, creation ordinal) and its JSON text.
+type Shown = ((i64, u64), String);
+
 /// The published view (see the module docs).
 #[derive(Debug, Default)]
 struct View {
     /// The `seq` of the last delta.
     seq: u64,
     /// Call id → (started, `Call` JSON).
-    calls: HashMap<String, ((i64, u64), String)>,
+    calls: HashMap<String, Shown>,
 }
 
 /// See the module docs.
@@ -118,7 +121,7 @@ impl Feed {
 
 /// Appends the JSON array of the view's calls, oldest first.
 fn push_calls(text: &mut String, view: &View) {
-    let mut calls: Vec<(&String, &((i64, u64), String))> = view.calls.iter().collect();
+    let mut calls: Vec<(&String, &Shown)> = view.calls.iter().collect();
     calls.sort_unstable_by(|a, b| (a.1 .0, a.0).cmp(&(b.1 .0, b.0)));
     text.reserve(calls.iter().map(|c| c.1 .1.len() + 1).sum::<usize>() + 2);
     text.push('[');
