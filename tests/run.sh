@@ -25,6 +25,14 @@ need_pkg() { # need_pkg <command or file> <debian package>
 need_pkg sipp sip-tester
 # GotoIfTime / STRFTIME with named zones read the system's time zone database.
 need_pkg /usr/share/zoneinfo/Europe/Berlin tzdata
+# The web admin's end-to-end tests drive Debian's Chromium with playwright-core (Node).
+need_pkg /usr/bin/chromium chromium
+need_pkg node nodejs
+need_pkg npm npm
+if [ ! -d tests/e2e/node_modules/playwright-core ]; then
+  echo "installing the browser test driver (npm ci in tests/e2e)"
+  npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error
+fi
 
 echo "== layering check"
 bash tests/layering.sh

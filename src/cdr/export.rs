@@ -254,6 +254,12 @@ fn csv_row(columns: &[Column], row: &SqliteRow, line: &mut String) -> Result<(),
                 line.push(',');
                 line.push_str(&local_datetime(*ms));
             }
+            (Value::Text(text), time) => {
+                line.push_str(&csv_field(&defuse_formula(text)));
+                if time {
+                    line.push(',');
+                }
+            }
             (_, time) => {
                 line.push_str(&csv_field(&plain(&v)));
                 if time {
@@ -264,6 +270,27 @@ fn csv_row(columns: &[Column], row: &SqliteRow, line: &mut String) -> Result<(),
     }
     line.push('\n');
     Ok(())
+}
+
+/// A text cell a spreadsheet would run as a formula gets a leading `'` (OWASP's advice on
+/// CSV injection): caller names come from SIP `From` headers, i.e. from anyone who can
+/// call. Cells starting with `=`, `@`, tab or CR, and `+`/`-` cells that are not plain
+/// numbers (`+15551234` stays as it is: it is a phone number, not a formula).
+fn defuse_formula(text: &str) -> std::borrow::Cow<'_, str> {
+    let mut chars = text.chars();
+    let risky = match chars.next() {
+        Some('=' | '@' | '\t' | '\r') => true,
+        Some('+' | '-') => {
+            let rest = chars.as_str();
+            rest.is_empty() || !rest.chars().all(|c| c.is_ascii_digit() || c == '.')
+        }
+        _ => false,
+    };
+    if risky {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 /// A value as CSV text (NULL is empty).

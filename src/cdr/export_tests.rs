@@ -176,3 +176,17 @@ async fn read_only_export_runs_while_the_writer_writes() {
     let (n, _) = run(&reader, ExportMode::Leg, ExportFormat::Csv, None, None).await;
     assert_eq!(n, 3_003);
 }
+
+#[test]
+fn formulas_in_text_cells_are_defused_phone_numbers_are_not() {
+    use super::defuse_formula;
+    assert_eq!(defuse_formula("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+    assert_eq!(defuse_formula("@SUM(A1)"), "'@SUM(A1)");
+    assert_eq!(defuse_formula("-2+3"), "'-2+3");
+    assert_eq!(defuse_formula("+1 555"), "'+1 555");
+    assert_eq!(defuse_formula("\tx"), "'\tx");
+    assert_eq!(defuse_formula("+15551234"), "+15551234");
+    assert_eq!(defuse_formula("-1.5"), "-1.5");
+    assert_eq!(defuse_formula("Alice"), "Alice");
+    assert_eq!(defuse_formula(""), "");
+}

@@ -60,13 +60,22 @@ impl Registrar {
         Ok(true)
     }
 
-    /// Replaces the stored and in-memory record of `user` (display name, digests): takes
-    /// effect for the next authentication.
-    pub async fn put_user(&self, user: UserRecord) -> Result<(), DbError> {
-        let _aor = self.aor_locks.lock(&self.aor_for(&user.username)).await;
+    /// Changes `username`'s record: `change` gets the current one, read under the AOR's
+    /// lock (so a concurrent change or deletion is seen, never overwritten), and returns
+    /// the new one or refuses. `Ok(None)`: there is no such user (deleted meanwhile).
+    pub async fn update_user<E: From<DbError>>(
+        &self,
+        username: &str,
+        change: impl FnOnce(&UserRecord) -> Result<UserRecord, E>,
+    ) -> Result<Option<UserRecord>, E> {
+        let _aor = self.aor_locks.lock(&self.aor_for(username)).await;
+        let Some(current) = self.user(username) else {
+            return Ok(None);
+        };
+        let user = change(&current)?;
         users::upsert(&self.db, &user).await?;
-        self.cache_user(user);
-        Ok(())
+        self.cache_user(user.clone());
+        Ok(Some(user))
     }
 
     /// Removes `username` from the database and the directory, then drops every binding of

@@ -21,7 +21,6 @@ use crate::web::WebState;
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct AccountList {
     /// Every admin account, by name.
-    #[schema(value_type = Vec<super::openapi::AccountSchema>)]
     accounts: Vec<Account>,
 }
 
@@ -34,7 +33,6 @@ pub(crate) struct NewAccount {
     /// At least 12 characters.
     password: String,
     /// Default `viewer`.
-    #[schema(value_type = Option<super::openapi::RoleSchema>)]
     role: Option<Role>,
 }
 
@@ -43,7 +41,6 @@ pub(crate) struct NewAccount {
 #[allow(dead_code)] // only described in the OpenAPI document, never built
 pub(crate) struct AccountChange {
     /// The new role (the last admin cannot be demoted: 409).
-    #[schema(value_type = Option<super::openapi::RoleSchema>)]
     role: Option<Role>,
     /// A new password (other sessions of the account are closed).
     password: Option<String>,
@@ -55,7 +52,6 @@ pub(crate) struct CreatedAccount {
     /// Account name.
     name: String,
     /// Its role.
-    #[schema(value_type = super::openapi::RoleSchema)]
     role: Role,
     /// Creation time, Unix ms.
     created: i64,
@@ -150,7 +146,7 @@ async fn create(
     params(("name" = String, Path, description = "account name")),
     request_body = AccountChange,
     responses(
-        (status = 200, description = "the changed account", body = super::openapi::AccountSchema),
+        (status = 200, description = "the changed account", body = Account),
         (status = 401, description = "login required", body = ErrorBody),
         (status = 403, description = "viewer role, or missing X-CSRF-Token", body = ErrorBody),
         (status = 404, description = "no such account", body = ErrorBody),

@@ -30,7 +30,6 @@ pub(crate) struct AuditQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct AuditPage {
     /// Newest first.
-    #[schema(value_type = Vec<super::openapi::AuditEntrySchema>)]
     entries: Vec<AuditEntry>,
 }
 

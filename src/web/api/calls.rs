@@ -132,6 +132,7 @@ async fn calls_live(
 ) -> Result<Response, ApiError> {
     check_origin(&headers)?;
     need_switch(&state)?;
+    let allowed = still_allowed(&state, &headers);
     let live = &state.inner.live;
     let (stop, clients) = (live.stop().clone(), live.clients().clone());
     let source = CallsSource {
@@ -142,7 +143,7 @@ async fn calls_live(
     Ok(ws
         .max_message_size(MAX_CLIENT_MESSAGE)
         .on_upgrade(move |ws| {
-            let served = clients.track_future(socket::serve(ws, source, stop));
+            let served = clients.track_future(socket::serve(ws, source, stop, allowed));
             async move {
                 served.await;
             }
@@ -171,6 +172,7 @@ async fn cdr_live(
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     check_origin(&headers)?;
+    let allowed = still_allowed(&state, &headers);
     let Some(cdr) = &state.inner.cdr else {
         return Err(ApiError::Unavailable(
             "CDRs are disabled ([cdr] enabled = false)",
@@ -184,11 +186,21 @@ async fn cdr_live(
     Ok(ws
         .max_message_size(MAX_CLIENT_MESSAGE)
         .on_upgrade(move |ws| {
-            let served = clients.track_future(socket::serve(ws, source, stop));
+            let served = clients.track_future(socket::serve(ws, source, stop, allowed));
             async move {
                 served.await;
             }
         }))
+}
+
+/// The check a feed repeats at every ping: the request's credentials (cookie or bearer
+/// token) still log in.
+fn still_allowed(state: &WebState, headers: &HeaderMap) -> socket::StillAllowed {
+    let (state, headers) = (state.clone(), headers.clone());
+    Box::new(move || {
+        let (state, headers) = (state.clone(), headers.clone());
+        Box::pin(async move { crate::web::auth::principal(&state, &headers).await.is_ok() })
+    })
 }
 
 /// The live-call feed of one client: its snapshot, then the deltas; a fresh snapshot

@@ -112,6 +112,7 @@ async fn a_client_too_far_behind_is_resynchronised_with_a_snapshot() {
         upsert: vec![Rendered {
             id: format!("call-{n}"),
             order: (n as i64, 0),
+            gateways: Vec::new(),
             json: format!("{{\"id\":\"call-{n}\"}}"),
         }],
         remove: Vec::new(),

@@ -255,6 +255,7 @@ async fn a_client_that_stops_reading_is_dropped_not_buffered_for() {
             upsert: vec![Rendered {
                 id: format!("call-{n}"),
                 order: (n, 0),
+                gateways: Vec::new(),
                 json: format!("{{\"id\":\"call-{n}\",\"pad\":\"{pad}\"}}"),
             }],
             remove: Vec::new(),
@@ -271,5 +272,41 @@ async fn a_client_that_stops_reading_is_dropped_not_buffered_for() {
         started.elapsed()
     );
     drop(raw);
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn a_feed_ends_when_its_login_does() {
+    use crate::web::live::socket::PING_INTERVAL;
+
+    let t = web().await;
+    let (addr, stop) = serve(&t).await;
+    let mut ws = connect(addr, "/api/v1/calls/live", Some(&t.viewer), None)
+        .await
+        .expect("viewer accepted");
+    assert_eq!(next_json(&mut ws).await["type"], "snapshot");
+    // Revoke the viewer's token (the second one created by the test setup).
+    let tokens = t.state.store().tokens().await.expect("tokens");
+    let viewer = tokens.iter().max_by_key(|k| k.id).expect("a token");
+    assert!(t
+        .state
+        .store()
+        .delete_token(viewer.id)
+        .await
+        .expect("delete"));
+    // At the next ping the feed checks the login again and closes with 1008.
+    let started = std::time::Instant::now();
+    let close = loop {
+        let msg = tokio::time::timeout(PING_INTERVAL + WAIT, ws.next())
+            .await
+            .expect("closed within a ping interval")
+            .expect("open")
+            .expect("frame");
+        if let Message::Close(frame) = msg {
+            break frame;
+        }
+    };
+    assert_eq!(close.map(|f| u16::from(f.code)), Some(1008));
+    assert!(started.elapsed() <= PING_INTERVAL + WAIT);
     stop.cancel();
 }

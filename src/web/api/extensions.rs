@@ -359,7 +359,7 @@ async fn update(
 ) -> Result<Json<ExtensionView>, ApiError> {
     body.only(&["display_name", "password"])?;
     let registrar = registrar(&state)?;
-    let current = editable_user(&registrar, &number)?;
+    editable_user(&registrar, &number)?;
     let display_name = display_name_field(&body)?;
     let password = body.opt_string("password")?;
     if let Some(p) = &password {
@@ -371,14 +371,24 @@ async fn update(
             "give a display_name or a password to change",
         ));
     }
-    let mut user = UserRecord::clone(&current);
-    if let Some(name) = display_name {
-        user.display_name = name;
-    }
-    if let Some(p) = &password {
-        user = with_password(user, p);
-    }
-    registrar.put_user(user.clone()).await.map_err(db_error)?;
+    // Applied to the record as it is under the AOR lock: a concurrent reset or deletion
+    // is never undone.
+    let user = registrar
+        .update_user(&number, |current| {
+            if current.origin == ORIGIN_CONFIG {
+                return Err(config_conflict(&number));
+            }
+            let mut user = current.clone();
+            if let Some(name) = display_name {
+                user.display_name = name;
+            }
+            if let Some(p) = &password {
+                user = with_password(user, p);
+            }
+            Ok(user)
+        })
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("extension {number}")))?;
     state
         .store()
         .audit(
@@ -417,11 +427,18 @@ async fn reset_password(
     let body = optional_body(&raw)?;
     body.only(&["password"])?;
     let registrar = registrar(&state)?;
-    let current = editable_user(&registrar, &number)?;
+    editable_user(&registrar, &number)?;
     let generated = body.opt_string("password")?.is_none();
     let password = password_or_random(&body, &number)?;
-    let user = with_password(UserRecord::clone(&current), &password);
-    registrar.put_user(user).await.map_err(db_error)?;
+    registrar
+        .update_user(&number, |current| {
+            if current.origin == ORIGIN_CONFIG {
+                return Err(config_conflict(&number));
+            }
+            Ok(with_password(current.clone(), &password))
+        })
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("extension {number}")))?;
     state
         .store()
         .audit(

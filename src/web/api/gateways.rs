@@ -41,6 +41,8 @@ pub(crate) struct GatewayStateView {
     last_error: Option<String>,
     /// Status code of the last answer (a 404/405 still means reachable).
     last_status_code: Option<u16>,
+    /// Live calls through it now (inbound from it or dialled out through it).
+    active_calls: usize,
 }
 
 /// One gateway as the API shows it.
@@ -122,7 +124,19 @@ fn gateways(state: &WebState) -> Result<LiveGateways, ApiError> {
         ))
 }
 
-fn view(live: &LiveGateways, entry: GatewayEntry) -> GatewayView {
+fn view(state: &WebState, live: &LiveGateways, entry: GatewayEntry) -> GatewayView {
+    let active_calls = state
+        .inner
+        .live
+        .feed()
+        .gateway_calls()
+        .get(&entry.gateway.name)
+        .copied()
+        .unwrap_or(0);
+    view_with(live, entry, active_calls)
+}
+
+fn view_with(live: &LiveGateways, entry: GatewayEntry, active_calls: usize) -> GatewayView {
     let health = entry.health;
     GatewayView {
         warnings: live.warnings(&entry.gateway),
@@ -140,6 +154,7 @@ fn view(live: &LiveGateways, entry: GatewayEntry) -> GatewayView {
             last_checked_ms: health.last_checked_ms,
             last_error: health.last_error,
             last_status_code: health.last_status_code,
+            active_calls,
         },
     }
 }
@@ -187,7 +202,15 @@ async fn list(
     _caller: Principal,
 ) -> Result<Json<GatewayList>, ApiError> {
     let live = gateways(&state)?;
-    let gateways = live.entries().into_iter().map(|e| view(&live, e)).collect();
+    let active = state.inner.live.feed().gateway_calls();
+    let gateways = live
+        .entries()
+        .into_iter()
+        .map(|e| {
+            let n = active.get(&e.gateway.name).copied().unwrap_or(0);
+            view_with(&live, e, n)
+        })
+        .collect();
     Ok(Json(GatewayList { gateways }))
 }
 
@@ -212,7 +235,7 @@ async fn show(
     let entry = live
         .entry(&name)
         .ok_or_else(|| ApiError::NotFound(format!("gateway {name}")))?;
-    Ok(Json(view(&live, entry)))
+    Ok(Json(view(&state, &live, entry)))
 }
 
 #[utoipa::path(
@@ -244,7 +267,7 @@ async fn create(
     };
     let entry = live.create(&spec).await.map_err(api_error)?;
     audit(&state, &caller.actor(), "gateway.create", &entry).await?;
-    Ok((StatusCode::CREATED, Json(view(&live, entry))).into_response())
+    Ok((StatusCode::CREATED, Json(view(&state, &live, entry))).into_response())
 }
 
 #[utoipa::path(
@@ -285,7 +308,7 @@ async fn update(
     };
     let entry = live.update(&name, &spec).await.map_err(api_error)?;
     audit(&state, &caller.actor(), "gateway.update", &entry).await?;
-    Ok(Json(view(&live, entry)))
+    Ok(Json(view(&state, &live, entry)))
 }
 
 #[utoipa::path(

@@ -25,6 +25,7 @@ use utoipa::openapi::security::{
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::web::auth::Principal;
+use crate::web::store::{Account, ApiToken, AuditEntry, Role};
 use crate::web::WebState;
 
 /// Name of the session-cookie security scheme.
@@ -42,74 +43,6 @@ pub(crate) struct ErrorBody {
     /// Null, a string, or an object (for 422: `{field, message}`; for a rejected dialplan:
     /// `{errors: [...]}`).
     pub(crate) detail: serde_json::Value,
-}
-
-/// `crate::web::store::Role` as the API shows it.
-#[derive(ToSchema)]
-#[schema(as = Role)]
-#[allow(dead_code)] // schema only: the wire shape of `store::Role` (serde lowercase)
-pub(crate) enum RoleSchema {
-    /// Everything.
-    #[schema(rename = "admin")]
-    Admin,
-    /// Read only: every change is refused with 403.
-    #[schema(rename = "viewer")]
-    Viewer,
-}
-
-/// `crate::web::store::Account` as the API shows it (no hash).
-#[derive(ToSchema)]
-#[schema(as = Account)]
-#[allow(dead_code)] // schema only: the wire shape of `store::Account`
-pub(crate) struct AccountSchema {
-    /// Account name.
-    name: String,
-    /// What it may do.
-    role: RoleSchema,
-    /// Creation time, Unix ms.
-    created: i64,
-    /// Failed logins since the last success.
-    failed_logins: i64,
-    /// Locked until this Unix ms (0: not locked).
-    locked_until: i64,
-}
-
-/// `crate::web::store::ApiToken` as the API shows it (no secret).
-#[derive(ToSchema)]
-#[schema(as = ApiToken)]
-#[allow(dead_code)] // schema only: the wire shape of `store::ApiToken`
-pub(crate) struct ApiTokenSchema {
-    /// Token id.
-    id: i64,
-    /// Its label.
-    name: String,
-    /// What it may do.
-    role: RoleSchema,
-    /// Creation time, Unix ms.
-    created: i64,
-    /// Who created it.
-    created_by: String,
-    /// Last use, Unix ms.
-    last_used: Option<i64>,
-}
-
-/// `crate::web::store::AuditEntry` as the API shows it.
-#[derive(ToSchema)]
-#[schema(as = AuditEntry)]
-#[allow(dead_code)] // schema only: the wire shape of `store::AuditEntry`
-pub(crate) struct AuditEntrySchema {
-    /// Entry id (page with `before`).
-    id: i64,
-    /// When, Unix ms.
-    at: i64,
-    /// Who: an account name, `token:<label>` or `system`.
-    actor: String,
-    /// What (`login`, `account.create`, `extension.delete`, ...).
-    action: String,
-    /// On what.
-    target: String,
-    /// Details of the change.
-    detail: serde_json::Value,
 }
 
 /// The document: every annotated handler and the schemas they name.
@@ -169,10 +102,10 @@ pub(crate) struct AuditEntrySchema {
     ),
     components(schemas(
         ErrorBody,
-        RoleSchema,
-        AccountSchema,
-        ApiTokenSchema,
-        AuditEntrySchema,
+        Role,
+        Account,
+        ApiToken,
+        AuditEntry,
         super::session::LoginRequest,
         super::session::SessionAnswer,
         super::accounts::AccountList,

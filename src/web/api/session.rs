@@ -42,7 +42,6 @@ pub(crate) struct SessionAnswer {
     /// Account name (or the API token's label).
     name: String,
     /// What it may do.
-    #[schema(value_type = super::openapi::RoleSchema)]
     role: Role,
     /// How the request was authenticated (`session` or `token`; absent in the login answer).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -22,7 +22,6 @@ use crate::web::WebState;
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct TokenList {
     /// Every API token.
-    #[schema(value_type = Vec<super::openapi::ApiTokenSchema>)]
     tokens: Vec<ApiToken>,
 }
 
@@ -33,7 +32,6 @@ pub(crate) struct NewToken {
     /// A label (1-64 letters, digits, `.`, `_`, `-`).
     name: String,
     /// Default `viewer`.
-    #[schema(value_type = Option<super::openapi::RoleSchema>)]
     role: Option<Role>,
 }
 
@@ -45,7 +43,6 @@ pub(crate) struct CreatedToken {
     /// The label.
     name: String,
     /// What it may do.
-    #[schema(value_type = super::openapi::RoleSchema)]
     role: Role,
     /// Creation time, Unix ms.
     created: i64,

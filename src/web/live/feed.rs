@@ -21,8 +21,16 @@ use super::tracker::Batch;
 /// client further behind is resynchronised with a fresh snapshot.
 pub const DELTA_BACKLOG: usize = 64;
 
-/// One published call: where it sorts (start ms, creation ordinal) and its JSON text.
-type Shown = ((i64, u64), String);
+/// One published call.
+#[derive(Debug)]
+struct Shown {
+    /// Where it sorts: start ms, creation ordinal.
+    order: (i64, u64),
+    /// The `Call` JSON.
+    json: String,
+    /// The gateways it runs through (for the gateways' `active_calls`).
+    gateways: Vec<String>,
+}
 
 /// The published view (see the module docs).
 #[derive(Debug, Default)]
@@ -76,7 +84,14 @@ impl Feed {
             view.calls.remove(id);
         }
         for r in batch.upsert {
-            view.calls.insert(r.id, (r.order, r.json));
+            view.calls.insert(
+                r.id,
+                Shown {
+                    order: r.order,
+                    json: r.json,
+                    gateways: r.gateways,
+                },
+            );
         }
         view.seq = seq;
         // No receiver is not an error: nobody is watching.
@@ -113,6 +128,18 @@ impl Feed {
         self.len() == 0
     }
 
+    /// Live calls per gateway they run through (inbound from it or dialled out through it),
+    /// as last published.
+    pub fn gateway_calls(&self) -> HashMap<String, usize> {
+        let mut counts = HashMap::new();
+        for shown in self.view().calls.values() {
+            for gateway in &shown.gateways {
+                *counts.entry(gateway.clone()).or_insert(0) += 1;
+            }
+        }
+        counts
+    }
+
     /// The `seq` of the last delta.
     pub fn seq(&self) -> u64 {
         self.view().seq
@@ -122,14 +149,14 @@ impl Feed {
 /// Appends the JSON array of the view's calls, oldest first.
 fn push_calls(text: &mut String, view: &View) {
     let mut calls: Vec<(&String, &Shown)> = view.calls.iter().collect();
-    calls.sort_unstable_by(|a, b| (a.1 .0, a.0).cmp(&(b.1 .0, b.0)));
-    text.reserve(calls.iter().map(|c| c.1 .1.len() + 1).sum::<usize>() + 2);
+    calls.sort_unstable_by(|a, b| (a.1.order, a.0).cmp(&(b.1.order, b.0)));
+    text.reserve(calls.iter().map(|c| c.1.json.len() + 1).sum::<usize>() + 2);
     text.push('[');
-    for (i, (_, (_, json))) in calls.into_iter().enumerate() {
+    for (i, (_, shown)) in calls.into_iter().enumerate() {
         if i > 0 {
             text.push(',');
         }
-        text.push_str(json);
+        text.push_str(&shown.json);
     }
     text.push(']');
 }

@@ -40,6 +40,14 @@ pub const MAX_CLIENT_MESSAGE: usize = 4_096;
 const CLOSE_GOING_AWAY: u16 = 1001;
 /// Close code "normal closure": the source ended.
 const CLOSE_NORMAL: u16 = 1000;
+/// Close code for a client whose login ended (RFC 6455 §7.4.1: policy violation).
+const CLOSE_POLICY: u16 = 1008;
+
+/// Asks again whether the client's login (session or token) is still valid; checked at
+/// every ping, so a logout, an expired session, a deleted account or a revoked token ends
+/// the feed within [`PING_INTERVAL`].
+pub(crate) type StillAllowed =
+    Box<dyn Fn() -> std::pin::Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
 
 /// Something a WebSocket feed sends: each call yields the next text message, or `None`
 /// when the feed has ended.
@@ -99,6 +107,8 @@ pub(crate) enum End {
     SourceEnded,
     /// The server shuts down.
     Shutdown,
+    /// The client's login ended (logout, expiry, account deleted, token revoked).
+    LoggedOut,
 }
 
 /// Sends `source`'s messages to `socket` until one side ends (see the module docs).
@@ -106,6 +116,7 @@ pub(crate) async fn serve<S: Source>(
     mut socket: WebSocket,
     mut source: S,
     stop: CancellationToken,
+    allowed: StillAllowed,
 ) -> End {
     let mut last_heard = Instant::now();
     let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
@@ -121,6 +132,9 @@ pub(crate) async fn serve<S: Source>(
             _ = ping.tick() => {
                 if last_heard.elapsed() > IDLE_LIMIT {
                     break End::Silent;
+                }
+                if !allowed().await {
+                    break End::LoggedOut;
                 }
                 if let Err(end) = send(&mut socket, Message::Ping(Default::default())).await {
                     break end;
@@ -139,6 +153,7 @@ pub(crate) async fn serve<S: Source>(
     let code = match end {
         End::Shutdown => Some((CLOSE_GOING_AWAY, "server shutting down")),
         End::SourceEnded => Some((CLOSE_NORMAL, "feed ended")),
+        End::LoggedOut => Some((CLOSE_POLICY, "login ended")),
         End::ClientGone | End::TooSlow | End::Silent => None,
     };
     if let Some((code, reason)) = code {

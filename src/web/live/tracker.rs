@@ -46,6 +46,8 @@ pub struct Rendered {
     /// Where it sorts: when it started (Unix ms), then the A channel's creation ordinal
     /// (calls started in the same millisecond keep their creation order).
     pub order: (i64, u64),
+    /// The gateways the call runs through (the line groups of its channels).
+    pub gateways: Vec<String>,
     /// The `Call` object as JSON text.
     pub json: String,
 }
@@ -209,6 +211,7 @@ impl Tracker {
                 Ok(json) => batch.upsert.push(Rendered {
                     id: call.id,
                     order: (call.started_ms, entry.a.ordinal),
+                    gateways: gateways_of(&entry.a, &legs),
                     json,
                 }),
                 Err(error) => tracing::warn!(%error, call = %id, "live call not rendered"),
@@ -237,3 +240,18 @@ impl Tracker {
 #[cfg(test)]
 #[path = "tracker_tests.rs"]
 mod tests;
+
+/// The distinct gateways of a call: the trunk it came in from and those its legs went out
+/// through (a channel's line group is its gateway's name).
+fn gateways_of(a: &ChannelSnapshot, legs: &[&ChannelSnapshot]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for group in std::iter::once(a)
+        .chain(legs.iter().copied())
+        .map(|c| &c.attribution.line_group)
+    {
+        if !group.is_empty() && !out.contains(group) {
+            out.push(group.clone());
+        }
+    }
+    out
+}

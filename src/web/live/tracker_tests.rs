@@ -193,3 +193,27 @@ fn channels_seen_mid_call_are_adopted() {
     assert!(t.flush().is_empty());
     assert!(t.is_empty());
 }
+
+#[test]
+fn a_call_through_a_gateway_names_it_an_internal_call_none() {
+    let mut sim = Sim::new();
+    let mut t = Tracker::default();
+    let out = sim.create_inbound("1000", "9555123");
+    let b = sim.dial(out, "carrier", "555123", true);
+    sim.ring_legs(out, &[b]);
+    let internal = sim.create_inbound("1001", "1002");
+    feed(&mut t, &mut sim);
+    let batch = t.flush();
+    let gateways = |id: &str| {
+        batch
+            .upsert
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.gateways.clone())
+            .expect("rendered")
+    };
+    let line_group = sim.snapshot(b).attribution.line_group.clone();
+    assert!(!line_group.is_empty(), "the gateway leg has a line group");
+    assert_eq!(gateways(&sim.uuid(out)), vec![line_group]);
+    assert!(gateways(&sim.uuid(internal)).is_empty());
+}

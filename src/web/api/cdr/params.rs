@@ -150,15 +150,21 @@ pub(crate) fn present<'a>(
 /// arrives as a space; `…T08:00:00 01:00` is read as `+01:00`.
 pub(crate) fn parse_time(field: &str, text: &str) -> Result<Millis, ApiError> {
     let text = text.trim();
-    if let Ok(ms) = text.parse::<i64>() {
-        return Ok(ms);
-    }
     let bad = || {
         ApiError::invalid(
             field,
-            "Unix milliseconds or an RFC 3339 time such as 2026-11-23T08:00:00Z",
+            "Unix milliseconds or an RFC 3339 time such as 2026-11-23T08:00:00Z, \
+             from 1970 to 9999",
         )
     };
+    if let Ok(ms) = text.parse::<i64>() {
+        // Period arithmetic (`to - from`, bucket rounding) must not overflow.
+        return if (0..=MAX_TIME_MS).contains(&ms) {
+            Ok(ms)
+        } else {
+            Err(bad())
+        };
+    }
     let fixed;
     let text = match text.len().checked_sub(6) {
         Some(i) if text.is_char_boundary(i) && text[i..].starts_with(' ') => {
@@ -169,8 +175,13 @@ pub(crate) fn parse_time(field: &str, text: &str) -> Result<Millis, ApiError> {
     };
     chrono::DateTime::parse_from_rfc3339(text)
         .map(|t| t.timestamp_millis())
-        .map_err(|_| bad())
+        .ok()
+        .filter(|ms| (0..=MAX_TIME_MS).contains(ms))
+        .ok_or_else(bad)
 }
+
+/// The latest time accepted in a filter: 9999-12-31T23:59:59.999Z.
+const MAX_TIME_MS: Millis = 253_402_300_799_999;
 
 /// A page size (the range is checked by the query engine, which names `limit` too).
 fn parse_limit(text: &str) -> Result<u32, ApiError> {
