@@ -12,6 +12,7 @@ mod params;
 mod stream;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::header;
@@ -19,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
-use tokio::sync::{Mutex, OnceCell};
+use tokio::sync::{Mutex, OnceCell, OwnedSemaphorePermit, Semaphore};
 use utoipa::ToSchema;
 
 use crate::cdr::export::{export_bridges, export_legs, ExportFormat};
@@ -32,14 +33,43 @@ use crate::web::WebState;
 pub(crate) use params::{parse_time, present};
 pub(crate) use params::{BridgeQuery, LegQuery};
 
+/// CSV exports that may run at once (each holds a CDR read connection of the pool of 4
+/// while it streams; the searches and reports keep the others).
+const MAX_EXPORTS: usize = 2;
+
 /// State of the data endpoints (CDR views, reports, dialplan editor), one per [`WebState`].
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct DataState {
     /// The CDR query engine, opened on first use (the CDR writer creates `cdr.db` at start).
     cdr: OnceCell<CdrQuery>,
     /// Held across a dialplan save (validate, write, reload) so two saves cannot interleave.
     /// A tokio lock: held across the file writes and the reload.
     dialplan_saves: Mutex<()>,
+    /// Permits for the CSV exports running now ([`MAX_EXPORTS`]).
+    exports: Arc<Semaphore>,
+}
+
+impl Default for DataState {
+    fn default() -> DataState {
+        DataState {
+            cdr: OnceCell::new(),
+            dialplan_saves: Mutex::new(()),
+            exports: Arc::new(Semaphore::new(MAX_EXPORTS)),
+        }
+    }
+}
+
+/// A permit to run one CSV export, or 503 while [`MAX_EXPORTS`] run.
+fn export_permit(state: &WebState) -> Result<OwnedSemaphorePermit, ApiError> {
+    state
+        .inner
+        .data
+        .exports
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| {
+            ApiError::Unavailable("two CSV exports are running; try again when one has finished")
+        })
 }
 
 impl DataState {
@@ -225,7 +255,8 @@ pub(super) async fn legs_csv(
     // Refuse a bad filter with a 422 now: once the body streams, the status is sent.
     Spec::leg(&filter).map_err(query_error)?;
     let engine = cdr_query(&state).await?.clone();
-    let body = stream::body(move |out| async move {
+    let permit = export_permit(&state)?;
+    let body = stream::body(Some(permit), move |out| async move {
         export_legs(engine.store(), &filter, ExportFormat::Csv, out).await
     });
     Ok(csv_response("cdr-legs", state.now_ms(), body))
@@ -251,7 +282,8 @@ pub(super) async fn bridges_csv(
     let filter = params::bridge_filter(&query)?;
     Spec::bridge(&filter).map_err(query_error)?;
     let engine = cdr_query(&state).await?.clone();
-    let body = stream::body(move |out| async move {
+    let permit = export_permit(&state)?;
+    let body = stream::body(Some(permit), move |out| async move {
         export_bridges(engine.store(), &filter, ExportFormat::Csv, out).await
     });
     Ok(csv_response("cdr-bridges", state.now_ms(), body))

@@ -1,28 +1,33 @@
 //! A response body fed by an export that writes into an `AsyncWrite` (the CSV export of
-//! `crate::cdr::export`), without buffering the result and without a spawned task.
+//! `crate::cdr::export`), without buffering the result.
 //!
 //! ```text
-//!   export future ──writes──► duplex pipe (PIPE_BYTES) ──reads──► ExportStream ──► hyper
-//!         ▲ polled by ExportStream::poll_next, so it runs only while the client reads
+//!   export task ──writes──► StallGuard ─► duplex pipe (PIPE_BYTES) ──reads──► ExportStream ──► hyper
+//!        (spawned; holds its export permit)   │ a write blocked for STALL_LIMIT fails
 //! ```
 //!
-//! Each `poll_next` first drives the export (it fills the pipe until the pipe is full or
-//! it has to wait for SQLite), then reads what is in the pipe as the next chunk. A slow
-//! client therefore slows the export down (the pipe is bounded); a client that goes away
-//! drops the body, which drops the export and its database connection. The export's end
-//! drops the pipe's write half, so the body ends once the pipe is drained; an export error
-//! is then sent as a body error (the connection is cut, so a truncated file is never
-//! mistaken for a complete one).
+//! The export runs in its own task, so it is driven whatever the client does: a slow
+//! client slows it down (the pipe is bounded), a client that stops reading makes its next
+//! write wait, and after [`STALL_LIMIT`] that write fails — the export ends and gives back
+//! its database connection and read snapshot (a stalled download must not hold the CDR
+//! pool or stop WAL checkpoints). A client that goes away drops the read half: the next
+//! write fails at once. The export's end drops the pipe's write half, so the body ends
+//! once the pipe is drained; an export error is then sent as a body error (the connection
+//! is cut, so a truncated file is never mistaken for a complete one).
 //!
-//! Depends on: `crate::cdr::export::ExportError`, tokio io, futures-core (`Stream`), axum.
+//! Depends on: `crate::cdr::export::ExportError`, tokio (io, time, sync), futures-core
+//! (`Stream`), axum.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use futures_core::Stream;
-use tokio::io::{AsyncRead, DuplexStream, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
+use tokio::sync::{oneshot, OwnedSemaphorePermit};
+use tokio::time::Sleep;
 
 use crate::cdr::export::ExportError;
 
@@ -30,73 +35,149 @@ use crate::cdr::export::ExportError;
 /// socket, small enough that a stalled client holds little memory.
 const PIPE_BYTES: usize = 64 * 1024;
 
-/// The export as a boxed future (it borrows nothing: it owns its query handle and filter).
-type Export = Pin<Box<dyn Future<Output = Result<u64, ExportError>> + Send>>;
+/// How long one write may wait for the client to read before the export gives up.
+pub(crate) const STALL_LIMIT: Duration = Duration::from_secs(30);
 
-/// A body streaming what `export` writes into the pipe it is given.
-pub(crate) fn body<F, Fut>(export: F) -> Body
+/// A body streaming what `export` writes into the writer it is given; the export task
+/// keeps `permit` (the limit on concurrent exports) until it ends.
+pub(crate) fn body<F, Fut>(permit: Option<OwnedSemaphorePermit>, export: F) -> Body
 where
-    F: FnOnce(DuplexStream) -> Fut,
+    F: FnOnce(StallGuard) -> Fut,
     Fut: Future<Output = Result<u64, ExportError>> + Send + 'static,
 {
     let (writer, reader) = tokio::io::duplex(PIPE_BYTES);
+    let (done_tx, done_rx) = oneshot::channel();
+    let export = export(StallGuard::new(writer, STALL_LIMIT));
+    tokio::spawn(async move {
+        let result = export.await;
+        match &result {
+            Ok(rows) => tracing::debug!(rows, "CDR export streamed"),
+            Err(error) => tracing::warn!(%error, "CDR export ended early"),
+        }
+        drop(permit);
+        // The reader may be gone (client left): nothing to tell then.
+        let _ = done_tx.send(result);
+    });
     Body::from_stream(ExportStream {
-        export: Some(Box::pin(export(writer))),
-        failed: None,
+        done: Some(done_rx),
         reader,
         buf: vec![0; PIPE_BYTES],
-        done: false,
+        ended: false,
     })
+}
+
+/// The export's writer: the pipe, with a limit on how long one write may wait.
+#[derive(Debug)]
+pub(crate) struct StallGuard {
+    inner: DuplexStream,
+    limit: Duration,
+    /// Armed when a write first has to wait; disarmed when one completes.
+    timer: Option<Pin<Box<Sleep>>>,
+}
+
+impl StallGuard {
+    fn new(inner: DuplexStream, limit: Duration) -> StallGuard {
+        StallGuard {
+            inner,
+            limit,
+            timer: None,
+        }
+    }
+
+    /// `Pending` from the pipe: wait, unless it has been pending for the whole limit.
+    fn waited(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Error> {
+        let limit = self.limit;
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the client stopped reading the export",
+            )),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl AsyncWrite for StallGuard {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_write(cx, buf) {
+            Poll::Ready(result) => {
+                this.timer = None;
+                Poll::Ready(result)
+            }
+            Poll::Pending => this.waited(cx).map(Err),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_flush(cx) {
+            Poll::Ready(result) => {
+                this.timer = None;
+                Poll::Ready(result)
+            }
+            Poll::Pending => this.waited(cx).map(Err),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
 }
 
 /// The stream behind [`body`].
 struct ExportStream {
-    /// The running export; `None` once it has finished (its write half is then dropped).
-    export: Option<Export>,
-    /// The export's error, sent after the bytes it wrote before failing.
-    failed: Option<ExportError>,
+    /// The export's result, read once the pipe is drained.
+    done: Option<oneshot::Receiver<Result<u64, ExportError>>>,
     /// The pipe's read half.
     reader: DuplexStream,
     /// Read buffer, reused for every chunk.
     buf: Vec<u8>,
     /// The end (or an error) has been returned.
-    done: bool,
+    ended: bool,
 }
 
 impl Stream for ExportStream {
     type Item = Result<Bytes, std::io::Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        // Every field is `Unpin` (the export is boxed).
+        // Every field is `Unpin`.
         let this = self.get_mut();
-        if this.done {
+        if this.ended {
             return Poll::Ready(None);
-        }
-        if let Some(export) = this.export.as_mut() {
-            if let Poll::Ready(result) = export.as_mut().poll(cx) {
-                this.export = None;
-                match result {
-                    Ok(rows) => tracing::debug!(rows, "CDR export streamed"),
-                    Err(error) => {
-                        tracing::warn!(%error, "CDR export failed while streaming");
-                        this.failed = Some(error);
-                    }
-                }
-            }
         }
         let mut buf = ReadBuf::new(&mut this.buf);
         match Pin::new(&mut this.reader).poll_read(cx, &mut buf) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Err(error)) => {
-                this.done = true;
+                this.ended = true;
                 Poll::Ready(Some(Err(error)))
             }
-            // End of the pipe: the export has finished and everything it wrote is sent.
+            // End of the pipe: the export has finished; everything it wrote is sent.
             Poll::Ready(Ok(())) if buf.filled().is_empty() => {
-                this.done = true;
-                match this.failed.take() {
-                    Some(error) => Poll::Ready(Some(Err(std::io::Error::other(error)))),
-                    None => Poll::Ready(None),
+                let Some(done) = this.done.as_mut() else {
+                    this.ended = true;
+                    return Poll::Ready(None);
+                };
+                let result = match Pin::new(done).poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(result) => result,
+                };
+                this.done = None;
+                this.ended = true;
+                match result {
+                    Ok(Ok(_)) => Poll::Ready(None),
+                    Ok(Err(error)) => Poll::Ready(Some(Err(std::io::Error::other(error)))),
+                    Err(_) => Poll::Ready(Some(Err(std::io::Error::other(
+                        "the export task ended without a result",
+                    )))),
                 }
             }
             Poll::Ready(Ok(())) => Poll::Ready(Some(Ok(Bytes::copy_from_slice(buf.filled())))),
