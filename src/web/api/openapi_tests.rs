@@ -234,3 +234,78 @@ fn check_structure(json: &Value) {
         }
     }
 }
+
+/// Operations a viewer may call although they are POSTs: ending its own session, and
+/// checking a dialplan candidate (nothing is written).
+const VIEWER_MAY_POST: [&str; 2] = ["/api/v1/logout", "/api/v1/dialplan/validate"];
+
+#[tokio::test]
+async fn every_documented_change_needs_the_csrf_header_and_the_admin_role() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(&dir.path().join("switchboard.db"))
+        .await
+        .expect("db");
+    let mut options = WebOptions::new(db, WebSettings::default(), CallRegistry::new(), None);
+    options.passwords = PasswordPolicy::fast_for_tests();
+    let state = WebState::new(options);
+    for (name, role) in [("root", Role::Admin), ("watcher", Role::Viewer)] {
+        accounts::set_password(
+            state.store(),
+            state.passwords(),
+            name,
+            PASSWORD,
+            Some(role),
+            0,
+        )
+        .await
+        .expect("seed account");
+    }
+    let router = crate::web::router(state.clone());
+    let now = std::time::Instant::now();
+    let (admin_id, _) = state.sessions().create("root", now).expect("session");
+    let (viewer_id, viewer) = state.sessions().create("watcher", now).expect("session");
+    let changes: Vec<(String, Method)> = operations(&document())
+        .into_iter()
+        .filter(|(_, m, open)| !open && ![Method::GET, Method::HEAD].contains(m))
+        .map(|(path, method, _)| (path, method))
+        .collect();
+    assert!(changes.len() >= 15, "too few changes: {changes:?}");
+    let send = |path: &str, method: &Method, session: &str, csrf: Option<&str>| {
+        let mut request = Request::builder()
+            .method(method.clone())
+            .uri(concrete(path))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::COOKIE, format!("sb_session={session}"));
+        if let Some(token) = csrf {
+            request = request.header("x-csrf-token", token);
+        }
+        let request = request.body(Body::from("{}")).expect("request");
+        let router = router.clone();
+        async move {
+            let answer = router.oneshot(request).await.expect("infallible");
+            let status = answer.status();
+            let bytes = axum::body::to_bytes(answer.into_body(), usize::MAX)
+                .await
+                .expect("body");
+            (status, String::from_utf8_lossy(&bytes).into_owned())
+        }
+    };
+    for (path, method) in &changes {
+        // An admin's cookie without the header: refused before the handler runs.
+        let (status, body) = send(path, method, &admin_id, None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {body}");
+        assert!(
+            body.to_ascii_lowercase().contains("csrf"),
+            "{method} {path}: {body}"
+        );
+        // A viewer with its header: refused for its role.
+        if !VIEWER_MAY_POST.contains(&path.as_str()) {
+            let (status, body) = send(path, method, &viewer_id, Some(&viewer.csrf)).await;
+            assert_eq!(
+                status,
+                StatusCode::FORBIDDEN,
+                "viewer {method} {path}: {body}"
+            );
+        }
+    }
+}
