@@ -173,13 +173,16 @@ impl LiveGateways {
         name: &str,
         spec: &GatewaySpec,
     ) -> Result<GatewayEntry, GatewayError> {
-        if spec.name != name {
-            return Err(invalid(
-                "name",
-                "a gateway cannot be renamed; delete and add it",
-            ));
-        }
-        let gateway = validate(spec)?;
+        self.update_with(name, |_| spec.clone()).await
+    }
+
+    /// [`Self::update`] with the new spec made by `patch` from the gateway as it is under
+    /// the edit lock, so a partial change (one field) never undoes a concurrent one.
+    pub async fn update_with(
+        &self,
+        name: &str,
+        patch: impl FnOnce(&Gateway) -> GatewaySpec,
+    ) -> Result<GatewayEntry, GatewayError> {
         let store_db = self.inner.store.clone().ok_or(GatewayError::ReadOnly)?;
         let _edit = self.inner.edits.lock().await;
         if self.read(|d| d.is_config(name)) {
@@ -189,6 +192,14 @@ impl LiveGateways {
         else {
             return Err(GatewayError::NotFound(name.to_owned()));
         };
+        let spec = patch(&old.gateway);
+        if spec.name != name {
+            return Err(invalid(
+                "name",
+                "a gateway cannot be renamed; delete and add it",
+            ));
+        }
+        let gateway = validate(&spec)?;
         let now = unix_ms(SystemTime::now());
         if !store::update(&store_db, &row_of(&gateway, old.created, now)).await? {
             return Err(GatewayError::NotFound(name.to_owned()));

@@ -294,19 +294,20 @@ async fn update(
 ) -> Result<Json<GatewayView>, ApiError> {
     body.only(&["name", "address", "transport", "trust_inbound_by_source"])?;
     let live = gateways(&state)?;
-    let current = live
-        .entry(&name)
-        .ok_or_else(|| ApiError::NotFound(format!("gateway {name}")))?;
-    let spec = GatewaySpec {
-        name: body.opt_string("name")?.unwrap_or_else(|| name.clone()),
-        address: body
-            .opt_string("address")?
-            .unwrap_or_else(|| current.gateway.address()),
-        transport: opt_transport(&body)?.unwrap_or(current.gateway.transport),
-        trust_inbound_by_source: opt_bool(&body, "trust_inbound_by_source")?
-            .unwrap_or(current.gateway.trust_inbound_by_source),
-    };
-    let entry = live.update(&name, &spec).await.map_err(api_error)?;
+    let (new_name, address) = (body.opt_string("name")?, body.opt_string("address")?);
+    let transport = opt_transport(&body)?;
+    let trust = opt_bool(&body, "trust_inbound_by_source")?;
+    // The fields not given are taken from the gateway as it is under the directory's edit
+    // lock: two partial changes at once both apply.
+    let entry = live
+        .update_with(&name, |current| GatewaySpec {
+            name: new_name.unwrap_or_else(|| name.clone()),
+            address: address.unwrap_or_else(|| current.address()),
+            transport: transport.unwrap_or(current.transport),
+            trust_inbound_by_source: trust.unwrap_or(current.trust_inbound_by_source),
+        })
+        .await
+        .map_err(api_error)?;
     audit(&state, &caller.actor(), "gateway.update", &entry).await?;
     Ok(Json(view(&state, &live, entry)))
 }
