@@ -5,13 +5,16 @@
 #
 # The image carries the shipped configuration (sip-profiles/, dialplan/ with its sounds) in
 # /etc/switchboard; it listens on 127.0.0.1 only, so mount a configuration of your own whose
-# `listen` and `[media] rtp_address` name the host's LAN address. Host networking is the
+# `listen`, `[media] rtp_address` and `[web] listen` name the host's LAN address. Host networking is the
 # simple way to give SIP and the RTP port range (20000-30000 by default) to the phones.
 
 FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+# Embedded at compile time: the database migrations and the web admin's pages.
+COPY migrations ./migrations
+COPY web ./web
 COPY benches ./benches
 RUN cargo build --release --locked --bin switchboard
 
@@ -24,6 +27,7 @@ COPY --from=build /src/target/release/switchboard /usr/local/bin/switchboard
 COPY sip-profiles /etc/switchboard/sip-profiles
 COPY dialplan /etc/switchboard/dialplan
 VOLUME /var/lib/switchboard
-EXPOSE 5060/udp 5060/tcp 5061/tcp
+# SIP, SIP over TLS, and the web admin (`[web] listen`).
+EXPOSE 5060/udp 5060/tcp 5061/tcp 8080/tcp
 # Validate first: a broken configuration fails with file:line:column before anything binds.
 CMD ["sh", "-c", "switchboard check --config /etc/switchboard && exec switchboard run --config /etc/switchboard --data /var/lib/switchboard"]
