@@ -219,6 +219,19 @@ impl WebState {
         &self.inner.passwords
     }
 
+    /// Appends an audit row for a change `actor` made now (who, what, on what, details).
+    pub async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        target: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), WebError> {
+        self.store()
+            .audit(self.now_ms(), actor, action, target, detail)
+            .await
+    }
+
     /// Wall-clock time in Unix ms (audit, tokens, account locks).
     pub fn now_ms(&self) -> i64 {
         unix_ms(SystemTime::now())

@@ -196,14 +196,7 @@ async fn update(
     }
     let detail = json!({ "role": role, "password_changed": password.is_some() });
     state
-        .store()
-        .audit(
-            state.now_ms(),
-            &caller.actor(),
-            "account.update",
-            &name,
-            detail,
-        )
+        .audit(&caller.actor(), "account.update", &name, detail)
         .await?;
     let account = state
         .store()
@@ -244,14 +237,7 @@ async fn delete(
     }
     state.sessions().remove_account(&name, None);
     state
-        .store()
-        .audit(
-            state.now_ms(),
-            &caller.actor(),
-            "account.delete",
-            &name,
-            json!({}),
-        )
+        .audit(&caller.actor(), "account.delete", &name, json!({}))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

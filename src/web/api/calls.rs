@@ -96,14 +96,7 @@ async fn hang_up(
     let actor = caller.actor();
     tracing::info!(call = %id, hangup_by = "admin", %actor, "hang-up requested");
     state
-        .store()
-        .audit(
-            state.now_ms(),
-            &actor,
-            "call.hangup",
-            &id,
-            json!({ "q850": 16 }),
-        )
+        .audit(&actor, "call.hangup", &id, json!({ "q850": 16 }))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -302,7 +302,9 @@ pub(super) async fn save(
         "bytes_after": size,
         "generation": applied.summary.generation,
     });
-    audit(&state, &caller, "dialplan.save", &name, detail).await?;
+    state
+        .audit(&caller.actor(), "dialplan.save", &name, detail)
+        .await?;
     Ok(Json(saved(name, size, &applied.summary)))
 }
 
@@ -336,7 +338,9 @@ pub(super) async fn create(
     };
     let applied = apply(&state, change).await?;
     let detail = json!({ "bytes": size, "generation": applied.summary.generation });
-    audit(&state, &caller, "dialplan.create", &name, detail).await?;
+    state
+        .audit(&caller.actor(), "dialplan.create", &name, detail)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(saved(name, size, &applied.summary)),
@@ -369,7 +373,9 @@ pub(super) async fn delete(
         "bytes_before": applied.before,
         "generation": applied.summary.generation,
     });
-    audit(&state, &caller, "dialplan.delete", &name, detail).await?;
+    state
+        .audit(&caller.actor(), "dialplan.delete", &name, detail)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -388,18 +394,4 @@ fn saved(name: String, size: usize, summary: &ReloadSummary) -> Saved {
         contexts: summary.contexts,
         extensions: summary.extensions,
     }
-}
-
-async fn audit(
-    state: &WebState,
-    caller: &Principal,
-    action: &str,
-    name: &str,
-    detail: serde_json::Value,
-) -> Result<(), ApiError> {
-    state
-        .store()
-        .audit(state.now_ms(), &caller.actor(), action, name, detail)
-        .await?;
-    Ok(())
 }

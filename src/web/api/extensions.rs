@@ -151,7 +151,7 @@ fn config_conflict(number: &str) -> ApiError {
 fn editable_user(registrar: &Registrar, number: &str) -> Result<Arc<UserRecord>, ApiError> {
     let user = registrar
         .user_record(number)
-        .ok_or_else(|| ApiError::NotFound(format!("extension {number}")))?;
+        .ok_or_else(|| not_found(number))?;
     if user.origin == ORIGIN_CONFIG {
         return Err(config_conflict(number));
     }
@@ -266,7 +266,7 @@ async fn show(
     let registrar = registrar(&state)?;
     let user = registrar
         .user_record(&number)
-        .ok_or_else(|| ApiError::NotFound(format!("extension {number}")))?;
+        .ok_or_else(|| not_found(&number))?;
     Ok(Json(view(&registrar, &user)))
 }
 
@@ -315,13 +315,11 @@ async fn create(
         origin: ORIGIN_WEB.to_owned(),
     };
     let user = with_password(user, &password);
-    if !registrar.add_user(user.clone()).await.map_err(db_error)? {
+    if !registrar.add_user(user.clone()).await? {
         return Err(ApiError::Conflict(format!("extension {number} exists")));
     }
     state
-        .store()
         .audit(
-            state.now_ms(),
             &caller.actor(),
             "extension.create",
             &number,
@@ -373,26 +371,18 @@ async fn update(
     }
     // Applied to the record as it is under the AOR lock: a concurrent reset or deletion
     // is never undone.
-    let user = registrar
-        .update_user(&number, |current| {
-            if current.origin == ORIGIN_CONFIG {
-                return Err(config_conflict(&number));
-            }
-            let mut user = current.clone();
-            if let Some(name) = display_name {
-                user.display_name = name;
-            }
-            if let Some(p) = &password {
-                user = with_password(user, p);
-            }
-            Ok(user)
-        })
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("extension {number}")))?;
+    let user = change_web_user(&registrar, &number, |mut user| {
+        if let Some(name) = display_name {
+            user.display_name = name;
+        }
+        match &password {
+            Some(p) => with_password(user, p),
+            None => user,
+        }
+    })
+    .await?;
     state
-        .store()
         .audit(
-            state.now_ms(),
             &caller.actor(),
             "extension.update",
             &number,
@@ -430,19 +420,9 @@ async fn reset_password(
     editable_user(&registrar, &number)?;
     let generated = body.opt_string("password")?.is_none();
     let password = password_or_random(&body, &number)?;
-    registrar
-        .update_user(&number, |current| {
-            if current.origin == ORIGIN_CONFIG {
-                return Err(config_conflict(&number));
-            }
-            Ok(with_password(current.clone(), &password))
-        })
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("extension {number}")))?;
+    change_web_user(&registrar, &number, |user| with_password(user, &password)).await?;
     state
-        .store()
         .audit(
-            state.now_ms(),
             &caller.actor(),
             "extension.password",
             &number,
@@ -475,13 +455,10 @@ async fn delete(
     editable_user(&registrar, &number)?;
     let dropped = registrar
         .remove_user(&number)
-        .await
-        .map_err(db_error)?
-        .ok_or_else(|| ApiError::NotFound(format!("extension {number}")))?;
+        .await?
+        .ok_or_else(|| not_found(&number))?;
     state
-        .store()
         .audit(
-            state.now_ms(),
             &caller.actor(),
             "extension.delete",
             &number,
@@ -505,6 +482,24 @@ fn optional_body(raw: &[u8]) -> Result<JsonBody, ApiError> {
     }
 }
 
-fn db_error(e: crate::db::DbError) -> ApiError {
-    ApiError::Internal(e.into())
+fn not_found(number: &str) -> ApiError {
+    ApiError::NotFound(format!("extension {number}"))
+}
+
+/// Changes the web extension `number` as it is under its AOR lock (a concurrent reset or
+/// deletion is never undone): 404 when it is gone, 409 when the config files define it.
+async fn change_web_user(
+    registrar: &Registrar,
+    number: &str,
+    change: impl FnOnce(UserRecord) -> UserRecord,
+) -> Result<UserRecord, ApiError> {
+    registrar
+        .update_user(number, |current| {
+            if current.origin == ORIGIN_CONFIG {
+                return Err(config_conflict(number));
+            }
+            Ok(change(current.clone()))
+        })
+        .await?
+        .ok_or_else(|| not_found(number))
 }

@@ -334,14 +334,7 @@ async fn delete(
     let live = gateways(&state)?;
     live.delete(&name).await.map_err(api_error)?;
     state
-        .store()
-        .audit(
-            state.now_ms(),
-            &caller.actor(),
-            "gateway.delete",
-            &name,
-            json!({}),
-        )
+        .audit(&caller.actor(), "gateway.delete", &name, json!({}))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -358,9 +351,6 @@ async fn audit(
         "transport": g.transport.as_str(),
         "trust_inbound_by_source": g.trust_inbound_by_source,
     });
-    state
-        .store()
-        .audit(state.now_ms(), actor, action, &g.name, detail)
-        .await?;
+    state.audit(actor, action, &g.name, detail).await?;
     Ok(())
 }

@@ -222,14 +222,7 @@ async fn logout(State(state): State<WebState>, caller: Principal) -> Result<Resp
     if let Via::Session { id, .. } = &caller.via {
         state.sessions().remove(id);
         state
-            .store()
-            .audit(
-                state.now_ms(),
-                &caller.actor(),
-                "logout",
-                &caller.name,
-                json!({}),
-            )
+            .audit(&caller.actor(), "logout", &caller.name, json!({}))
             .await?;
         response
             .headers_mut()

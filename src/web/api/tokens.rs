@@ -146,14 +146,7 @@ async fn remove(
         return Err(ApiError::NotFound(format!("token {id}")));
     }
     state
-        .store()
-        .audit(
-            state.now_ms(),
-            &caller.actor(),
-            "token.delete",
-            &id.to_string(),
-            json!({}),
-        )
+        .audit(&caller.actor(), "token.delete", &id.to_string(), json!({}))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
